@@ -1,0 +1,61 @@
+/* ack_queue.c - see ack_queue.h. */
+#include "ack_queue.h"
+
+#include <stdlib.h>
+
+void ack_queue_push(ack_queue *q, ack_entry *e)
+{
+    e->next = NULL;
+    if (q->tail) q->tail->next = e;
+    else q->head = e;
+    q->tail = e;
+    q->length++;
+}
+
+void ack_queue_puback(ack_queue *q, int mid)
+{
+    for (ack_entry *e = q->head; e; e = e->next)
+        if (e->mid == mid) {
+            e->mid = 0;
+            return;
+        }
+}
+
+typedef int (*match_fn)(const ack_entry *e, uint64_t epoch);
+
+static ack_entry *pop_first(ack_queue *q, match_fn match, uint64_t epoch)
+{
+    ack_entry *prev = NULL;
+    for (ack_entry *e = q->head; e; prev = e, e = e->next) {
+        if (!match(e, epoch)) continue;
+        if (prev) prev->next = e->next;
+        else q->head = e->next;
+        if (q->tail == e) q->tail = prev;
+        q->length--;
+        e->next = NULL;
+        return e;
+    }
+    return NULL;
+}
+
+static int is_ready(const ack_entry *e, uint64_t committed) { return e->mid == 0 && e->epoch <= committed; }
+static int in_epoch(const ack_entry *e, uint64_t epoch) { return e->epoch == epoch; }
+
+ack_entry *ack_queue_pop_ready(ack_queue *q, uint64_t committed_epoch)
+{
+    return pop_first(q, is_ready, committed_epoch);
+}
+
+ack_entry *ack_queue_pop_epoch(ack_queue *q, uint64_t epoch) { return pop_first(q, in_epoch, epoch); }
+
+void ack_queue_clear(ack_queue *q)
+{
+    ack_entry *e = q->head;
+    while (e) {
+        ack_entry *next = e->next;
+        free(e);
+        e = next;
+    }
+    q->head = q->tail = NULL;
+    q->length = 0;
+}

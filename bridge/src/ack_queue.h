@@ -1,0 +1,44 @@
+/* ack_queue.h - acks that wait until their change is durable and delivered.
+ *
+ * An accepted change is acked only when both hold: its journal batch is
+ * committed (epoch <= committed epoch) and the broker has PUBACKed the
+ * retained state publish (mid, 0 once acknowledged or when there is none).
+ * Entries stay in arrival order; PUBACKs nearly always match the head. */
+#ifndef KB_ACK_QUEUE_H
+#define KB_ACK_QUEUE_H
+
+#include <stdint.h>
+
+#include "order_status.h"
+#include "order_validate.h"
+#include "registry.h"
+
+typedef struct ack_entry {
+    struct ack_entry *next;
+    uint64_t epoch;
+    int mid;
+    int64_t seq;
+    order_status status;
+    int duplicate;
+    double started_ms; /* monotonic time the request arrived */
+    char tenant[REGISTRY_ID_MAX + 1];
+    char device[REGISTRY_ID_MAX + 1];
+    device_role role;
+    char order_number[ORDER_NUMBER_MAX + 1];
+} ack_entry;
+
+typedef struct {
+    ack_entry *head, *tail;
+    long length;
+} ack_queue;
+
+/* Takes ownership of a calloc'd entry. */
+void ack_queue_push(ack_queue *q, ack_entry *e);
+void ack_queue_puback(ack_queue *q, int mid);
+/* Removes and returns the first entry that is ready, or NULL. */
+ack_entry *ack_queue_pop_ready(ack_queue *q, uint64_t committed_epoch);
+/* Removes and returns the first entry of `epoch` (a failed batch), or NULL. */
+ack_entry *ack_queue_pop_epoch(ack_queue *q, uint64_t epoch);
+void ack_queue_clear(ack_queue *q);
+
+#endif

@@ -1,0 +1,61 @@
+/* bridge.h - the bridge's one shared context.
+ *
+ * Everything runs on one thread: libwebsockets owns the event loop and
+ * serves HTTP; libmosquitto's socket is adopted into that loop
+ * (mqtt_link.c). So no field here needs a lock. */
+#ifndef KB_BRIDGE_H
+#define KB_BRIDGE_H
+
+#include <mosquitto.h>
+#include <libwebsockets.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "ack_queue.h"
+#include "config.h"
+#include "journal.h"
+#include "order_validate.h"
+#include "registry.h"
+
+#define KB_VERSION "0.1.0"
+#define LATENCY_BUCKETS 12
+
+typedef struct {
+    uint64_t accepted;            /* new orders */
+    uint64_t status_changes;      /* accepted status changes and cancels */
+    uint64_t duplicates;
+    uint64_t rejected[KB_ERR__COUNT];
+    uint64_t broker_reconnects;
+    uint64_t journal_failures;
+    uint64_t ack_latency_buckets[LATENCY_BUCKETS]; /* cumulative at render */
+    uint64_t ack_latency_count;
+    double ack_latency_sum_ms;
+} bridge_stats;
+
+typedef struct bridge {
+    kb_config config;
+    registry *registry;
+    journal *journal;
+    ack_queue acks;
+    bridge_stats stats;
+
+    struct mosquitto *mosq;
+    struct lws_context *lws;
+    struct lws_vhost *vhost;
+    struct lws *mqtt_wsi;      /* the adopted dup of libmosquitto's socket */
+    lws_sorted_usec_list_t tick;
+    int broker_connected;      /* CONNACK received, not yet disconnected */
+    double next_connect_ms;    /* when to try the broker again */
+    int connect_backoff_ms;
+    int journal_ok;
+    char journal_error[256];
+    int stopping;
+    time_t started_at;
+} bridge;
+
+/* Milliseconds on a monotonic clock. */
+double bridge_now_ms(void);
+/* ISO 8601 UTC with milliseconds, e.g. 2026-11-25T06:50:00.123Z. */
+void bridge_iso_time(char *buf, size_t len);
+
+#endif

@@ -1,0 +1,32 @@
+/* config.h - the bridge's settings, read once from the environment.
+ *
+ *   KB_MQTT_HOST (127.0.0.1)   KB_MQTT_PORT (1883)    KB_HTTP_PORT (3002)
+ *   KB_WS_PORT (3001, told to browsers)                KB_HTTP_BIND (all)
+ *   KB_DATA_DIR (./data)       KB_REGISTRY (required) KB_WEB_DIR (web pages)
+ *   KB_BRIDGE_USER (kb-bridge) KB_BRIDGE_PASSWORD_FILE ($KB_DATA_DIR/broker/bridge.pw)
+ *
+ * The bridge's broker password is read from a file, never from the
+ * environment or the command line, so it never shows in `ps` or a log. */
+#ifndef KB_CONFIG_H
+#define KB_CONFIG_H
+
+#include <stddef.h>
+
+#define CONFIG_PATH_MAX 1024
+
+typedef struct {
+    char mqtt_host[256];
+    int mqtt_port;
+    int http_port;
+    int ws_port;
+    char http_bind[64]; /* "" = all interfaces */
+    char data_dir[CONFIG_PATH_MAX];
+    char registry_path[CONFIG_PATH_MAX];
+    char web_dir[CONFIG_PATH_MAX];
+    char bridge_user[64];
+    char bridge_password[256];
+} kb_config;
+
+int config_from_env(kb_config *c, char *err, size_t errlen);
+
+#endif

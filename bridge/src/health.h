@@ -1,0 +1,20 @@
+/* health.h - the bridge's health document and Prometheus metrics.
+ *
+ * Health is "ok" only while the bridge has its broker connection and can
+ * write its journal; otherwise "degraded" (HTTP 503). The same document is
+ * kept retained on outlet/bridge/health, re-published on every change. */
+#ifndef KB_HEALTH_H
+#define KB_HEALTH_H
+
+#include "bridge.h"
+
+/* Returns a malloc'd JSON document; *ok is 1 when healthy. */
+char *health_json(bridge *b, int *ok);
+/* Returns a malloc'd Prometheus text exposition. */
+char *metrics_text(bridge *b);
+void health_publish(bridge *b);
+void health_journal_failed(bridge *b, const char *why);
+void health_journal_recovered(bridge *b);
+void health_record_ack_latency(bridge *b, double ms);
+
+#endif

@@ -1,0 +1,227 @@
+/* journal.c - SQLite implementation of journal.h.
+ *
+ * Schema: `orders` holds each order's current state (one row per tenant and
+ * order number, closed ones kept so a late re-send is still a duplicate);
+ * `events` holds every accepted change in seq order per tenant, for replay. */
+#include "journal.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { ST_GET, ST_PUT_ORDER, ST_PUT_EVENT, ST_LAST_SEQ, ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
+       ST_OPEN_ALL, ST_COUNT_OPEN, ST_OPEN_TOTAL, ST__COUNT };
+
+static const char *const sql_text[ST__COUNT] = {
+    [ST_GET] = "SELECT status, seq, created_seq, doc FROM orders WHERE tenant=?1 AND order_number=?2",
+    [ST_PUT_ORDER] = "INSERT INTO orders(tenant, order_number, status, open, seq, created_seq, doc) "
+                     "VALUES(?1,?2,?3,?4,?5,?6,?7) ON CONFLICT(tenant, order_number) DO UPDATE SET "
+                     "status=excluded.status, open=excluded.open, seq=excluded.seq, doc=excluded.doc",
+    [ST_PUT_EVENT] = "INSERT INTO events(tenant, seq, doc) VALUES(?1,?2,?3)",
+    [ST_LAST_SEQ] = "SELECT max(seq) FROM events WHERE tenant=?1",
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_OPEN_ALL] = "SELECT tenant, order_number, doc, seq FROM orders WHERE open=1 ORDER BY tenant, seq",
+    [ST_COUNT_OPEN] = "SELECT tenant, count(*) FROM orders WHERE open=1 GROUP BY tenant",
+    [ST_OPEN_TOTAL] = "SELECT count(*) FROM orders WHERE open=1",
+};
+
+static const char schema[] =
+    "CREATE TABLE IF NOT EXISTS orders("
+    " tenant TEXT NOT NULL, order_number TEXT NOT NULL, status TEXT NOT NULL,"
+    " open INTEGER NOT NULL, seq INTEGER NOT NULL, created_seq INTEGER NOT NULL,"
+    " doc TEXT NOT NULL, PRIMARY KEY(tenant, order_number)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS orders_open ON orders(open) WHERE open=1;"
+    "CREATE TABLE IF NOT EXISTS events("
+    " tenant TEXT NOT NULL, seq INTEGER NOT NULL, doc TEXT NOT NULL,"
+    " PRIMARY KEY(tenant, seq)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT) WITHOUT ROWID;";
+
+struct journal {
+    sqlite3 *db;
+    sqlite3_stmt *st[ST__COUNT];
+    int in_batch;
+    uint64_t open_epoch;      /* epoch the next or current batch carries */
+    uint64_t committed_epoch; /* highest epoch durable on disk */
+    char error[256];
+};
+
+static int fail(journal *j, const char *what)
+{
+    snprintf(j->error, sizeof j->error, "%s: %s", what, sqlite3_errmsg(j->db));
+    return -1;
+}
+
+static sqlite3_stmt *stmt(journal *j, int which)
+{
+    sqlite3_stmt *s = j->st[which];
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return s;
+}
+
+int journal_open(journal **out, const char *path, char *err, size_t errlen)
+{
+    journal *j = calloc(1, sizeof *j);
+    if (!j) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    j->open_epoch = 1;
+    if (sqlite3_open_v2(path, &j->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK)
+        goto fail;
+    /* synchronous=FULL: a commit survives power loss, not just a crash. */
+    if (sqlite3_exec(j->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                            "PRAGMA cache_size=-1024; PRAGMA busy_timeout=2000;",
+                     NULL, NULL, NULL) != SQLITE_OK)
+        goto fail;
+    if (sqlite3_exec(j->db, schema, NULL, NULL, NULL) != SQLITE_OK) goto fail;
+    for (int i = 0; i < ST__COUNT; i++)
+        if (sqlite3_prepare_v3(j->db, sql_text[i], -1, SQLITE_PREPARE_PERSISTENT, &j->st[i], NULL) !=
+            SQLITE_OK)
+            goto fail;
+    *out = j;
+    return 0;
+fail:
+    snprintf(err, errlen, "%s: %s", path, j->db ? sqlite3_errmsg(j->db) : "cannot open");
+    journal_close(j);
+    return -1;
+}
+
+void journal_close(journal *j)
+{
+    if (!j) return;
+    if (j->in_batch) journal_abort(j);
+    for (int i = 0; i < ST__COUNT; i++) sqlite3_finalize(j->st[i]);
+    sqlite3_close(j->db);
+    free(j);
+}
+
+const char *journal_last_error(journal *j) { return j->error; }
+
+int journal_get_order(journal *j, const char *tenant, const char *order_number, journal_order *out)
+{
+    sqlite3_stmt *s = stmt(j, ST_GET);
+    sqlite3_bind_text(s, 1, tenant, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, order_number, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) return 0;
+    if (rc != SQLITE_ROW) return fail(j, "read order");
+    out->status = order_status_parse((const char *)sqlite3_column_text(s, 0));
+    out->seq = sqlite3_column_int64(s, 1);
+    out->created_seq = sqlite3_column_int64(s, 2);
+    out->doc = strdup((const char *)sqlite3_column_text(s, 3));
+    sqlite3_reset(s);
+    if (!out->doc) return -1;
+    return 1;
+}
+
+static int begin_batch(journal *j)
+{
+    if (j->in_batch) return 0;
+    if (sqlite3_step(stmt(j, ST_BEGIN)) != SQLITE_DONE) return fail(j, "begin");
+    j->in_batch = 1;
+    return 0;
+}
+
+int journal_put_change(journal *j, const char *tenant, const char *order_number,
+                       const journal_order *state, const char *event_doc)
+{
+    if (begin_batch(j) != 0) return -1;
+    sqlite3_stmt *s = stmt(j, ST_PUT_ORDER);
+    sqlite3_bind_text(s, 1, tenant, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, order_number, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, order_status_name(state->status), -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 4, order_status_is_open(state->status));
+    sqlite3_bind_int64(s, 5, state->seq);
+    sqlite3_bind_int64(s, 6, state->created_seq);
+    sqlite3_bind_text(s, 7, state->doc, -1, SQLITE_STATIC);
+    if (sqlite3_step(s) != SQLITE_DONE) return fail(j, "write order");
+    s = stmt(j, ST_PUT_EVENT);
+    sqlite3_bind_text(s, 1, tenant, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, state->seq);
+    sqlite3_bind_text(s, 3, event_doc, -1, SQLITE_STATIC);
+    if (sqlite3_step(s) != SQLITE_DONE) return fail(j, "write event");
+    return 0;
+}
+
+int64_t journal_last_seq(journal *j, const char *tenant)
+{
+    sqlite3_stmt *s = stmt(j, ST_LAST_SEQ);
+    sqlite3_bind_text(s, 1, tenant, -1, SQLITE_STATIC);
+    int64_t seq = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_reset(s);
+    return seq;
+}
+
+uint64_t journal_open_epoch(journal *j) { return j->open_epoch; }
+uint64_t journal_committed_epoch(journal *j) { return j->committed_epoch; }
+int journal_has_uncommitted(journal *j) { return j->in_batch; }
+
+int journal_commit(journal *j)
+{
+    if (!j->in_batch) return 0;
+    if (sqlite3_step(stmt(j, ST_COMMIT)) != SQLITE_DONE) {
+        fail(j, "commit");
+        journal_abort(j);
+        return -1;
+    }
+    j->in_batch = 0;
+    j->committed_epoch = j->open_epoch++;
+    return 0;
+}
+
+void journal_abort(journal *j)
+{
+    if (sqlite3_get_autocommit(j->db) == 0) sqlite3_step(stmt(j, ST_ROLLBACK));
+    sqlite3_reset(j->st[ST_ROLLBACK]);
+    j->in_batch = 0;
+    /* The failed epoch is skipped, never committed: its changes are gone. */
+    j->committed_epoch = j->open_epoch - 1;
+    j->open_epoch++;
+}
+
+int journal_for_each_open(journal *j, journal_order_fn fn, void *ctx)
+{
+    sqlite3_stmt *s = stmt(j, ST_OPEN_ALL);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (fn(ctx, (const char *)sqlite3_column_text(s, 0), (const char *)sqlite3_column_text(s, 1),
+               (const char *)sqlite3_column_text(s, 2), sqlite3_column_int64(s, 3)))
+            break;
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(j, "read open orders");
+}
+
+int journal_count_open(journal *j, journal_count_fn fn, void *ctx)
+{
+    sqlite3_stmt *s = stmt(j, ST_COUNT_OPEN);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        fn(ctx, (const char *)sqlite3_column_text(s, 0), sqlite3_column_int64(s, 1));
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? 0 : fail(j, "count open orders");
+}
+
+int64_t journal_open_total(journal *j)
+{
+    sqlite3_stmt *s = stmt(j, ST_OPEN_TOTAL);
+    int64_t n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+    sqlite3_reset(s);
+    return n;
+}
+
+int journal_probe(journal *j)
+{
+    if (j->in_batch) return 0;
+    if (sqlite3_exec(j->db, "BEGIN IMMEDIATE; INSERT OR REPLACE INTO meta(k, v) VALUES('probe', "
+                            "strftime('%Y-%m-%dT%H:%M:%fZ')); COMMIT;", NULL, NULL, NULL) != SQLITE_OK) {
+        fail(j, "probe");
+        if (sqlite3_get_autocommit(j->db) == 0) sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+        return -1;
+    }
+    return 0;
+}

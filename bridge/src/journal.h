@@ -1,0 +1,60 @@
+/* journal.h - where accepted orders and changes are journaled (SQLite, WAL).
+ *
+ * The journal, not the broker's snapshot file, is the record of open orders.
+ * Writes are grouped: the first write after a commit opens a transaction (a
+ * "batch", numbered by its epoch) and journal_commit() makes the whole batch
+ * durable with one fsync. The order service publishes to kitchens before the
+ * commit and acks the POS only after it, so delivery never waits on the disk.
+ *
+ * Invariant: an ack is sent for a change only when journal_committed_epoch()
+ * has reached the epoch the change was written in. */
+#ifndef KB_JOURNAL_H
+#define KB_JOURNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "order_status.h"
+
+typedef struct journal journal;
+
+typedef struct {
+    order_status status;
+    int64_t seq;         /* seq of the latest change */
+    int64_t created_seq; /* seq of the creation */
+    char *doc;           /* the full order JSON as last published; malloc'd */
+} journal_order;
+
+int journal_open(journal **out, const char *path, char *err, size_t errlen);
+void journal_close(journal *j);
+
+/* 1 found (free out->doc), 0 not found, -1 error. */
+int journal_get_order(journal *j, const char *tenant, const char *order_number, journal_order *out);
+/* Writes an order's state and the event that produced it into the open batch. */
+int journal_put_change(journal *j, const char *tenant, const char *order_number,
+                       const journal_order *state, const char *event_doc);
+/* Highest seq ever written for a tenant (0 if none). */
+int64_t journal_last_seq(journal *j, const char *tenant);
+
+uint64_t journal_open_epoch(journal *j);      /* epoch of writes made now */
+uint64_t journal_committed_epoch(journal *j); /* last epoch made durable */
+int journal_has_uncommitted(journal *j);
+/* Commits the open batch. On failure the batch is rolled back, -1 returned,
+ * and the caller must fail every change of that epoch. */
+int journal_commit(journal *j);
+/* Rolls back the open batch after a failed write. */
+void journal_abort(journal *j);
+
+typedef int (*journal_order_fn)(void *ctx, const char *tenant, const char *order_number,
+                                const char *doc, int64_t seq);
+/* Calls fn for every open order; stops early if fn returns nonzero. */
+int journal_for_each_open(journal *j, journal_order_fn fn, void *ctx);
+typedef int (*journal_count_fn)(void *ctx, const char *tenant, int64_t open_orders);
+int journal_count_open(journal *j, journal_count_fn fn, void *ctx);
+int64_t journal_open_total(journal *j);
+
+/* A tiny durable write, to find out whether a failed journal works again. */
+int journal_probe(journal *j);
+const char *journal_last_error(journal *j);
+
+#endif

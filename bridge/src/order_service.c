@@ -1,0 +1,345 @@
+/* order_service.c - see order_service.h for the path of a change. */
+#include "order_service.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "health.h"
+#include "json_util.h"
+#include "log.h"
+#include "order_publish.h"
+
+/* Per-tenant last seq, authoritative in memory so a rolled-back batch never
+ * hands out the same seq twice (seq never goes backwards for a kitchen). */
+typedef struct seq_entry {
+    struct seq_entry *next;
+    char tenant[REGISTRY_ID_MAX + 1];
+    int64_t last;
+} seq_entry;
+
+static seq_entry *seqs;
+
+static int64_t next_seq(bridge *b, const char *tenant)
+{
+    seq_entry *s;
+    for (s = seqs; s; s = s->next)
+        if (strcmp(s->tenant, tenant) == 0) return ++s->last;
+    s = calloc(1, sizeof *s);
+    if (!s) return -1;
+    strcpy(s->tenant, tenant);
+    s->last = journal_last_seq(b->journal, tenant);
+    s->next = seqs;
+    seqs = s;
+    return ++s->last;
+}
+
+static void reject(bridge *b, const char *tenant, const registry_device *dev, const order_rejection *rej)
+{
+    b->stats.rejected[rej->error]++;
+    log_info("rejected %s from %s (order %s): %s", kb_error_code(rej->error), dev->username,
+             rej->order_number[0] ? rej->order_number : "-", rej->detail);
+    order_publish_rejection(b, tenant, dev->role, dev->username, rej);
+}
+
+static void reject_code(bridge *b, const char *tenant, const registry_device *dev,
+                        const char *order_number, kb_error e, const char *detail)
+{
+    order_rejection rej = {.error = e};
+    snprintf(rej.order_number, sizeof rej.order_number, "%s", order_number);
+    snprintf(rej.detail, sizeof rej.detail, "%s", detail);
+    reject(b, tenant, dev, &rej);
+}
+
+/* The epoch an ack must wait for: the open batch if any change is in it. */
+static uint64_t wait_epoch(bridge *b)
+{
+    return journal_has_uncommitted(b->journal) ? journal_open_epoch(b->journal)
+                                               : journal_committed_epoch(b->journal);
+}
+
+static void queue_ack(bridge *b, const char *tenant, const registry_device *dev, const char *order_number,
+                      int64_t seq, order_status status, int duplicate, int mid, double started)
+{
+    ack_entry *e = calloc(1, sizeof *e);
+    if (!e) {
+        log_error("out of memory queueing the ack for %s", order_number);
+        return;
+    }
+    e->epoch = wait_epoch(b);
+    e->mid = mid;
+    e->seq = seq;
+    e->status = status;
+    e->duplicate = duplicate;
+    e->started_ms = started;
+    strcpy(e->tenant, tenant);
+    strcpy(e->device, dev->username);
+    e->role = dev->role;
+    strcpy(e->order_number, order_number);
+    ack_queue_push(&b->acks, e);
+}
+
+static void set_string(cJSON *obj, const char *key, const char *value)
+{
+    cJSON *v = cJSON_CreateString(value);
+    if (cJSON_GetObjectItemCaseSensitive(obj, key)) cJSON_ReplaceItemInObjectCaseSensitive(obj, key, v);
+    else cJSON_AddItemToObject(obj, key, v);
+}
+
+static void set_number(cJSON *obj, const char *key, double value)
+{
+    cJSON *v = cJSON_CreateNumber(value);
+    if (cJSON_GetObjectItemCaseSensitive(obj, key)) cJSON_ReplaceItemInObjectCaseSensitive(obj, key, v);
+    else cJSON_AddItemToObject(obj, key, v);
+}
+
+static char *event_json(const char *event, const char *order_number, order_status status,
+                        order_status previous, int64_t seq, const char *at, const char *by,
+                        cJSON *order)
+{
+    cJSON *ev = cJSON_CreateObject();
+    cJSON_AddStringToObject(ev, "event", event);
+    cJSON_AddStringToObject(ev, "order_number", order_number);
+    cJSON_AddStringToObject(ev, "status", order_status_name(status));
+    if (previous != ORDER_STATUS_INVALID)
+        cJSON_AddStringToObject(ev, "previous", order_status_name(previous));
+    cJSON_AddNumberToObject(ev, "seq", (double)seq);
+    cJSON_AddStringToObject(ev, "at", at);
+    cJSON_AddStringToObject(ev, "by", by);
+    if (order) cJSON_AddItemReferenceToObject(ev, "order", order);
+    char *text = cJSON_PrintUnformatted(ev);
+    cJSON_Delete(ev);
+    return text;
+}
+
+/* Journals a change; on failure the whole open batch is lost, so every ack
+ * waiting on it is turned into a rejection. Returns 0 or -1. */
+static int journal_change(bridge *b, const char *tenant, const char *order_number,
+                          const journal_order *state, const char *event)
+{
+    if (journal_put_change(b->journal, tenant, order_number, state, event) == 0) return 0;
+    uint64_t epoch = journal_open_epoch(b->journal);
+    log_error("journal write failed: %s", journal_last_error(b->journal));
+    journal_abort(b->journal);
+    health_journal_failed(b, journal_last_error(b->journal));
+    ack_entry *e;
+    while ((e = ack_queue_pop_epoch(&b->acks, epoch))) {
+        const registry_device *dev = registry_find_device(b->registry, e->device);
+        if (dev)
+            reject_code(b, e->tenant, dev, e->order_number, KB_ERR_JOURNAL_UNAVAILABLE,
+                        "the bridge cannot write its journal; the order was not recorded, send it again later");
+        free(e);
+    }
+    return -1;
+}
+
+/* Publishes a change (deliver first), writes it into the open journal batch
+ * and queues its ack. `published` is the retained state, NULL to clear it. */
+static void apply_change(bridge *b, const char *tenant, const registry_device *dev,
+                         const char *order_number, const journal_order *state, const char *published,
+                         const char *event, double started)
+{
+    int mid = 0;
+    if (!state->doc || !event) {
+        reject_code(b, tenant, dev, order_number, KB_ERR_JOURNAL_UNAVAILABLE, "out of memory");
+    } else if (order_publish_state(b, tenant, order_number, published, &mid) != 0 ||
+               order_publish_event(b, tenant, event) != 0) {
+        reject_code(b, tenant, dev, order_number, KB_ERR_JOURNAL_UNAVAILABLE,
+                    "the broker connection failed; send it again");
+    } else if (journal_change(b, tenant, order_number, state, event) != 0) {
+        reject_code(b, tenant, dev, order_number, KB_ERR_JOURNAL_UNAVAILABLE,
+                    "the bridge cannot write its journal; the order was not recorded, send it again later");
+    } else {
+        if (state->seq == state->created_seq) b->stats.accepted++;
+        else b->stats.status_changes++;
+        queue_ack(b, tenant, dev, order_number, state->seq, state->status, 0, mid, started);
+    }
+}
+
+static void handle_create(bridge *b, const char *tenant, const registry_device *dev, order_request *req,
+                          double started)
+{
+    journal_order old = {0};
+    int found = journal_get_order(b->journal, tenant, req->order_number, &old);
+    if (found < 0) {
+        reject_code(b, tenant, dev, req->order_number, KB_ERR_JOURNAL_UNAVAILABLE, "journal read failed");
+        return;
+    }
+    if (found) {
+        b->stats.duplicates++;
+        queue_ack(b, tenant, dev, req->order_number, old.created_seq, old.status, 1, 0, started);
+        free(old.doc);
+        return;
+    }
+    int64_t seq = next_seq(b, tenant);
+    char now[32];
+    bridge_iso_time(now, sizeof now);
+    cJSON *order = req->order;
+    set_string(order, "status", "new");
+    set_number(order, "seq", (double)seq);
+    set_number(order, "created_seq", (double)seq);
+    set_string(order, "received_at", now);
+    set_string(order, "updated_at", now);
+    char *doc = cJSON_PrintUnformatted(order);
+    char *event = event_json("created", req->order_number, ORDER_STATUS_NEW, ORDER_STATUS_INVALID, seq,
+                             now, dev->username, order);
+    journal_order state = {ORDER_STATUS_NEW, seq, seq, doc};
+    apply_change(b, tenant, dev, req->order_number, &state, doc, event, started);
+    free(doc);
+    free(event);
+}
+
+static void handle_status(bridge *b, const char *tenant, const registry_device *dev, order_request *req,
+                          double started)
+{
+    journal_order old = {0};
+    int found = journal_get_order(b->journal, tenant, req->order_number, &old);
+    if (found < 0) {
+        reject_code(b, tenant, dev, req->order_number, KB_ERR_JOURNAL_UNAVAILABLE, "journal read failed");
+        return;
+    }
+    if (!found) {
+        reject_code(b, tenant, dev, req->order_number, KB_ERR_UNKNOWN_ORDER, "no such order for this tenant");
+        return;
+    }
+    char detail[ORDER_DETAIL_MAX];
+    if (old.status == req->status) {
+        b->stats.duplicates++;
+        queue_ack(b, tenant, dev, req->order_number, old.seq, old.status, 1, 0, started);
+    } else if (!order_status_is_open(old.status)) {
+        snprintf(detail, sizeof detail, "the order is already %s", order_status_name(old.status));
+        reject_code(b, tenant, dev, req->order_number, KB_ERR_ORDER_CLOSED, detail);
+    } else if (!order_status_can_move(old.status, req->status)) {
+        snprintf(detail, sizeof detail, "%s -> %s is not allowed", order_status_name(old.status),
+                 order_status_name(req->status));
+        reject_code(b, tenant, dev, req->order_number, KB_ERR_ILLEGAL_TRANSITION, detail);
+    } else {
+        cJSON *order = cJSON_Parse(old.doc);
+        int64_t seq = next_seq(b, tenant);
+        char now[32];
+        bridge_iso_time(now, sizeof now);
+        int closing = !order_status_is_open(req->status);
+        char *doc = NULL, *event = NULL;
+        if (order) {
+            set_string(order, "status", order_status_name(req->status));
+            set_number(order, "seq", (double)seq);
+            set_string(order, "updated_at", now);
+            doc = cJSON_PrintUnformatted(order);
+            event = event_json(closing ? "closed" : "status", req->order_number, req->status, old.status,
+                               seq, now, dev->username, NULL);
+        }
+        journal_order state = {req->status, seq, old.created_seq, doc};
+        apply_change(b, tenant, dev, req->order_number, &state, closing ? NULL : doc, event, started);
+        cJSON_Delete(order);
+        free(doc);
+        free(event);
+    }
+    free(old.doc);
+}
+
+void order_service_handle(bridge *b, const char *tenant, const char *device, const void *payload, size_t len)
+{
+    double started = bridge_now_ms();
+    const registry_device *dev = registry_find_device(b->registry, device);
+    const registry_tenant *t = dev && dev->tenant >= 0 ? &b->registry->tenants[dev->tenant] : NULL;
+    if (!t || strcmp(t->id, tenant) != 0 || dev->role == DEVICE_ADMIN) {
+        /* The broker's ACLs make this impossible for a registered device; a
+         * device removed from the registry a moment ago may still get here. */
+        log_warn("ignored a message from %s on tenant %s: not a device of that tenant", device, tenant);
+        return;
+    }
+    order_request req;
+    order_rejection rej;
+    order_source source = dev->role == DEVICE_POS ? ORDER_SOURCE_POS : ORDER_SOURCE_KITCHEN;
+    if (order_request_parse(payload, len, source, tenant, &req, &rej) != KB_OK) {
+        reject(b, tenant, dev, &rej);
+        return;
+    }
+    if (req.kind == ORDER_REQ_CREATE) handle_create(b, tenant, dev, &req, started);
+    else handle_status(b, tenant, dev, &req, started);
+    order_request_free(&req);
+}
+
+static void release_acks(bridge *b)
+{
+    ack_entry *e;
+    uint64_t committed = journal_committed_epoch(b->journal);
+    while ((e = ack_queue_pop_ready(&b->acks, committed))) {
+        health_record_ack_latency(b, bridge_now_ms() - e->started_ms);
+        order_publish_ack(b, e);
+        free(e);
+    }
+}
+
+void order_service_flush(bridge *b)
+{
+    if (journal_has_uncommitted(b->journal)) {
+        uint64_t epoch = journal_open_epoch(b->journal);
+        if (journal_commit(b->journal) != 0) {
+            log_error("journal commit failed: %s", journal_last_error(b->journal));
+            health_journal_failed(b, journal_last_error(b->journal));
+            ack_entry *e;
+            while ((e = ack_queue_pop_epoch(&b->acks, epoch))) {
+                const registry_device *dev = registry_find_device(b->registry, e->device);
+                if (dev)
+                    reject_code(b, e->tenant, dev, e->order_number, KB_ERR_JOURNAL_UNAVAILABLE,
+                                "the bridge cannot write its journal; send it again later");
+                free(e);
+            }
+        } else {
+            health_journal_recovered(b);
+        }
+    }
+    release_acks(b);
+}
+
+void order_service_puback(bridge *b, int mid)
+{
+    ack_queue_puback(&b->acks, mid);
+    release_acks(b);
+}
+
+static int republish_one(void *ctx, const char *tenant, const char *order_number, const char *doc, int64_t seq)
+{
+    (void)seq;
+    return order_publish_state(ctx, tenant, order_number, doc, NULL) != 0;
+}
+
+void order_service_republish_open(bridge *b)
+{
+    if (journal_for_each_open(b->journal, republish_one, b) != 0)
+        log_error("cannot re-publish open orders: %s", journal_last_error(b->journal));
+}
+
+void order_service_reconcile(bridge *b, const char *tenant, const char *order_number, const void *payload,
+                             size_t len)
+{
+    if (len == 0) return;
+    journal_order cur = {0};
+    int found = journal_get_order(b->journal, tenant, order_number, &cur);
+    if (found < 0) return;
+    if (!found || !order_status_is_open(cur.status)) {
+        log_info("clearing stale retained order %s/%s", tenant, order_number);
+        order_publish_state(b, tenant, order_number, NULL, NULL);
+    } else {
+        cJSON *held = json_parse_exact(payload, len);
+        const cJSON *seq = cJSON_GetObjectItemCaseSensitive(held, "seq");
+        if (!cJSON_IsNumber(seq) || (int64_t)seq->valuedouble != cur.seq) {
+            log_info("correcting retained order %s/%s", tenant, order_number);
+            order_publish_state(b, tenant, order_number, cur.doc, NULL);
+        }
+        cJSON_Delete(held);
+    }
+    free(cur.doc);
+}
+
+void order_service_shutdown(bridge *b)
+{
+    order_service_flush(b);
+    ack_queue_clear(&b->acks);
+    while (seqs) {
+        seq_entry *next = seqs->next;
+        free(seqs);
+        seqs = next;
+    }
+}

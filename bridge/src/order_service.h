@@ -1,0 +1,34 @@
+/* order_service.h - the one code path every order change takes.
+ *
+ *   request -> validate (order_validate.c) -> look up (journal.c)
+ *     -> publish retained state + event (order_publish.c)   deliver first
+ *     -> write into the open journal batch                  in parallel
+ *     -> queue the ack (ack_queue.c)
+ *   order_service_flush(): commit the batch (one fsync for all of it), then
+ *     send every ack whose change is committed and PUBACKed.
+ *
+ * MQTT submits and (later) legacy WebSocket frames both enter here. */
+#ifndef KB_ORDER_SERVICE_H
+#define KB_ORDER_SERVICE_H
+
+#include <stddef.h>
+
+#include "bridge.h"
+
+/* Handles one message from `device` of `tenant`. The device must be in the
+ * registry with that tenant; the role decides what it may ask for. */
+void order_service_handle(bridge *b, const char *tenant, const char *device, const void *payload,
+                          size_t len);
+/* Commits the open journal batch and sends the acks that became ready. */
+void order_service_flush(bridge *b);
+/* The broker PUBACKed message `mid`. */
+void order_service_puback(bridge *b, int mid);
+/* Re-publishes every open order's retained state from the journal. */
+void order_service_republish_open(bridge *b);
+/* A retained order message the broker holds: correct it if the journal
+ * disagrees (closed, unknown, or an older seq). */
+void order_service_reconcile(bridge *b, const char *tenant, const char *order_number,
+                             const void *payload, size_t len);
+void order_service_shutdown(bridge *b);
+
+#endif

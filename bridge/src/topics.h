@@ -1,0 +1,51 @@
+/* topics.h - the one place that knows the MQTT topic layout (docs/CONTRACT.md).
+ *
+ *   outlet/tenant/<t>/pos/<d>/submit        POS -> bridge
+ *   outlet/tenant/<t>/pos/<d>/ack           bridge -> POS
+ *   outlet/tenant/<t>/kitchen/<d>/status    kitchen -> bridge
+ *   outlet/tenant/<t>/kitchen/<d>/ack       bridge -> kitchen
+ *   outlet/tenant/<t>/orders/<order>        retained order state
+ *   outlet/tenant/<t>/events                change events
+ *   outlet/device/<d>/info                  retained device identity
+ *   outlet/bridge/health                    retained bridge health */
+#ifndef KB_TOPICS_H
+#define KB_TOPICS_H
+
+#include <stddef.h>
+
+#include "order_validate.h"
+#include "registry.h"
+
+#define TOPIC_MAX 256
+#define TOPIC_SUB_SUBMIT "outlet/tenant/+/pos/+/submit"
+#define TOPIC_SUB_STATUS "outlet/tenant/+/kitchen/+/status"
+#define TOPIC_SUB_ORDERS "outlet/tenant/+/orders/+"
+#define TOPIC_HEALTH "outlet/bridge/health"
+#define TOPIC_DYNSEC "$CONTROL/dynamic-security/v1"
+#define TOPIC_DYNSEC_RESPONSE "$CONTROL/dynamic-security/v1/response"
+
+typedef enum {
+    TOPIC_OTHER,
+    TOPIC_POS_SUBMIT,
+    TOPIC_KITCHEN_STATUS,
+    TOPIC_ORDER_STATE,
+    TOPIC_DYNSEC_REPLY
+} topic_kind;
+
+typedef struct {
+    topic_kind kind;
+    char tenant[REGISTRY_ID_MAX + 1];
+    char device[REGISTRY_ID_MAX + 1];          /* POS_SUBMIT, KITCHEN_STATUS */
+    char order_number[ORDER_NUMBER_MAX + 1]; /* ORDER_STATE */
+} topic_info;
+
+/* Classifies an incoming topic; ids that break the registry rules give OTHER. */
+topic_kind topic_parse(const char *topic, topic_info *out);
+
+/* Builders return 0, or -1 if the result would not fit. */
+int topic_ack(char *buf, size_t len, const char *tenant, device_role role, const char *device);
+int topic_order(char *buf, size_t len, const char *tenant, const char *order_number);
+int topic_events(char *buf, size_t len, const char *tenant);
+int topic_device_info(char *buf, size_t len, const char *device);
+
+#endif

@@ -1,0 +1,246 @@
+// harness.mjs - starts a real Mosquitto and the real kb-bridge on free
+// loopback ports for one test file, and gives tests real MQTT clients.
+//
+// Every wait here is on an event or a polled condition with a deadline;
+// nothing sleeps in place of a condition. Each bus lives in its own temp
+// directory, removed by bus.stop().
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, chmodSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import mqtt from 'mqtt';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const ROOT = process.env.KB_ROOT || path.resolve(here, '../..');
+export const BRIDGE_BIN = process.env.KB_BRIDGE_BIN || path.join(ROOT, 'build/bridge/kb-bridge');
+export const DEMO_REGISTRY = path.join(ROOT, 'broker-config/demo-tenants.json');
+
+/** Resolves when `check()` returns a truthy value; rejects after `timeout` ms. */
+export async function waitFor(check, { timeout = 5000, interval = 10, what = 'condition' } = {}) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, interval));
+  }
+}
+
+/** A free TCP port on 127.0.0.1 (bound then released). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function portOpen(port) {
+  return new Promise((resolve) => {
+    const sock = net.connect(port, '127.0.0.1');
+    sock.once('connect', () => { sock.destroy(); resolve(true); });
+    sock.once('error', () => resolve(false));
+  });
+}
+
+/** Spawns a process whose output is kept for diagnosis. */
+function launch(cmd, args, env, logs, name) {
+  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const keep = (chunk) => logs.push(`[${name}] ${chunk}`);
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  child.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  return child;
+}
+
+async function stopProcess(child, signal = 'SIGTERM') {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await child.exited;
+  clearTimeout(timer);
+}
+
+/**
+ * Starts a bus. Options: registry (path or object), bridge (false to start
+ * the broker only), env (extra bridge environment).
+ */
+export async function startBus(opts = {}) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'kb-test-'));
+  chmodSync(dir, 0o755); // the broker runs as the mosquitto user when we are root
+  const [mqttPort, wsPort, httpPort] = [await freePort(), await freePort(), await freePort()];
+  let registry = opts.registry || DEMO_REGISTRY;
+  if (typeof registry === 'object') {
+    const file = path.join(dir, 'registry.json');
+    writeFileSync(file, JSON.stringify(registry));
+    registry = file;
+  }
+  const brokerDir = path.join(dir, 'broker');
+  const brokerEnv = { KB_MQTT_PORT: String(mqttPort), KB_WS_PORT: String(wsPort), KB_WS_BIND: '127.0.0.1' };
+  const conf = execFileSync(path.join(ROOT, 'kitchen-bus'), ['broker-init', brokerDir], {
+    env: { ...process.env, ...brokerEnv }, encoding: 'utf8',
+  }).trim();
+
+  const logs = [];
+  const bus = {
+    dir, mqttPort, wsPort, httpPort, registry, logs, broker: null, bridge: null,
+    bridgeEnv: {
+      KB_MQTT_PORT: String(mqttPort), KB_WS_PORT: String(wsPort), KB_HTTP_PORT: String(httpPort),
+      KB_HTTP_BIND: '127.0.0.1', KB_DATA_DIR: dir, KB_REGISTRY: registry,
+      KB_BRIDGE_PASSWORD_FILE: path.join(brokerDir, 'bridge.pw'),
+      KB_WEB_DIR: path.join(ROOT, 'web-adapter/public'), ...(opts.env || {}),
+    },
+    url: (p = '/') => `http://127.0.0.1:${httpPort}${p}`,
+    wsUrl: () => `ws://127.0.0.1:${wsPort}`,
+
+    async startBroker() {
+      bus.broker = launch('mosquitto', ['-c', conf], {}, logs, 'broker');
+      await waitFor(() => portOpen(mqttPort), { timeout: 10000, what: 'the broker to listen' });
+      await waitFor(() => portOpen(wsPort), { timeout: 10000, what: 'the broker WebSocket listener' });
+    },
+    async stopBroker() { await stopProcess(bus.broker); },
+    async killBroker() { await stopProcess(bus.broker, 'SIGKILL'); },
+    /** Deletes the broker's persistence file: a broker that lost its state. */
+    wipeBrokerState() { rmSync(path.join(brokerDir, 'mosquitto.db'), { force: true }); },
+
+    async startBridge({ waitHealthy = true } = {}) {
+      bus.bridge = launch(BRIDGE_BIN, [], bus.bridgeEnv, logs, 'bridge');
+      if (waitHealthy) await bus.waitHealthy();
+    },
+    async stopBridge() { await stopProcess(bus.bridge); },
+    async killBridge() { await stopProcess(bus.bridge, 'SIGKILL'); },
+
+    async health() {
+      const res = await fetch(bus.url('/health'));
+      return { status: res.status, body: await res.json() };
+    },
+    async waitHealthy(timeout = 10000) {
+      await waitFor(async () => {
+        try { return (await bus.health()).body.status === 'ok'; } catch { return false; }
+      }, { timeout, what: 'bridge /health to say ok' });
+      // "ok" means connected; the access sync follows within the same round trip.
+      await waitFor(() => logs.some((l) => l.includes('broker access synced')), { timeout, what: 'dynsec sync' });
+    },
+    bridgeLog() { return logs.filter((l) => l.startsWith('[bridge]')).join(''); },
+    brokerLog() { return logs.filter((l) => l.startsWith('[broker]')).join(''); },
+    journalPath: () => path.join(dir, 'bridge/journal.db'),
+
+    async stop() {
+      await stopProcess(bus.bridge);
+      await stopProcess(bus.broker);
+      if (process.env.KB_KEEP_TEST_DIRS) console.log(`kept ${dir}`);
+      else rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  await bus.startBroker();
+  if (opts.bridge !== false) await bus.startBridge();
+  return bus;
+}
+
+/**
+ * A connected MQTT.js client for a device. transport: 'tcp' or 'ws'.
+ * Rejects with the broker's refusal (e.g. "Not authorized").
+ */
+export function mqttClient(bus, username, password = username, { transport = 'tcp', protocolVersion = 5, ...rest } = {}) {
+  const url = transport === 'ws' ? bus.wsUrl() : `mqtt://127.0.0.1:${bus.mqttPort}`;
+  const client = mqtt.connect(url, {
+    username, password, protocolVersion, reconnectPeriod: 0, connectTimeout: 5000,
+    clientId: rest.clientId || `${username}-${Math.random().toString(16).slice(2, 10)}`, ...rest,
+  });
+  client.received = [];
+  client.on('message', (topic, payload, packet) => {
+    client.received.push({ topic, payload: payload.toString(), retain: packet.retain, qos: packet.qos });
+  });
+  return new Promise((resolve, reject) => {
+    client.once('connect', () => resolve(client));
+    client.once('error', (err) => { client.end(true); reject(err); });
+  });
+}
+
+/** Subscribes and resolves with the granted QoS list (128/135 = refused). */
+export async function subscribe(client, topics, qos = 1) {
+  const granted = await client.subscribeAsync(topics, { qos });
+  return granted.map((g) => g.qos);
+}
+
+/** Waits for a received message matching `match(msg)`; returns it. */
+export function waitMessage(client, match, { timeout = 5000, what = 'a message' } = {}) {
+  return waitFor(() => client.received.find(match), { timeout, what });
+}
+
+/** Publishes a JSON document (or raw string) at QoS 1; resolves on PUBACK. */
+export function publish(client, topic, body, opts = {}) {
+  const payload = typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
+  return client.publishAsync(topic, payload, { qos: 1, ...opts });
+}
+
+export function parse(msg) { return msg.payload === '' ? null : JSON.parse(msg.payload); }
+
+export const submitTopic = (tenant, device) => `outlet/tenant/${tenant}/pos/${device}/submit`;
+export const statusTopic = (tenant, device) => `outlet/tenant/${tenant}/kitchen/${device}/status`;
+export const ackTopic = (tenant, role, device) => `outlet/tenant/${tenant}/${role}/${device}/ack`;
+export const orderTopic = (tenant, number) => `outlet/tenant/${tenant}/orders/${number}`;
+export const eventsTopic = (tenant) => `outlet/tenant/${tenant}/events`;
+
+let orderCounter = 0;
+/** A valid demo order for `tenant` with a unique number. */
+export function makeOrder(tenant, extra = {}) {
+  orderCounter += 1;
+  return {
+    order_number: `T-${process.pid}-${Date.now() % 100000}-${orderCounter}`,
+    tenant_id: tenant,
+    items: [{ name: 'Margherita', qty: 2, modifiers: ['extra cheese'], station: 'oven' }],
+    customer_name: 'Budi', table: '12', priority: 'normal',
+    ...extra,
+  };
+}
+
+/**
+ * A POS device: submits and waits for the ack of that order number.
+ * Returns { submit(order|raw, number?) -> ack, client }.
+ */
+export async function posDevice(bus, tenant, device = `${tenant}-pos`, opts = {}) {
+  const client = await mqttClient(bus, device, device, opts);
+  const granted = await subscribe(client, [ackTopic(tenant, 'pos', device)]);
+  if (granted[0] >= 128) throw new Error(`${device} may not read its ack topic`);
+  return {
+    client,
+    async submit(body, number = body.order_number, { timeout = 5000 } = {}) {
+      const seen = client.received.length;
+      await publish(client, submitTopic(tenant, device), body);
+      return parse(await waitMessage(client, (m, i) => i >= seen
+        && m.topic === ackTopic(tenant, 'pos', device)
+        && JSON.parse(m.payload).order_number === (number ?? null), { timeout, what: `the ack for ${number}` }));
+    },
+  };
+}
+
+/** A kitchen device subscribed to its tenant's orders, events and acks. */
+export async function kitchenDevice(bus, tenant, device = `${tenant}-kitchen`, opts = {}) {
+  const client = await mqttClient(bus, device, device, opts);
+  const granted = await subscribe(client, [`outlet/tenant/${tenant}/orders/+`, eventsTopic(tenant), ackTopic(tenant, 'kitchen', device)]);
+  if (granted.some((g) => g >= 128)) throw new Error(`${device} was refused its own topics: ${granted}`);
+  return {
+    client,
+    async setStatus(number, status, { timeout = 5000 } = {}) {
+      const seen = client.received.length;
+      await publish(client, statusTopic(tenant, device), { order_number: number, status });
+      return parse(await waitMessage(client, (m, i) => i >= seen
+        && m.topic === ackTopic(tenant, 'kitchen', device)
+        && JSON.parse(m.payload).order_number === number, { timeout, what: `the status ack for ${number}` }));
+    },
+    orders(number) { return client.received.filter((m) => m.topic === orderTopic(tenant, number)); },
+    events(number) {
+      return client.received.filter((m) => m.topic === eventsTopic(tenant)).map(parse)
+        .filter((e) => number === undefined || e.order_number === number);
+    },
+  };
+}
+
+export function readJson(file) { return JSON.parse(readFileSync(file, 'utf8')); }

@@ -158,15 +158,26 @@ export function mqttClient(bus, username, password = username, { transport = 'tc
     client.received.push({ topic, payload: payload.toString(), retain: packet.retain, qos: packet.qos });
   });
   return new Promise((resolve, reject) => {
-    client.once('connect', () => resolve(client));
+    client.once('connect', () => {
+      // Node sockets default to Nagle; without this a publish right after a
+      // PUBACK waits ~40 ms for the broker's delayed ACK.
+      client.stream?.setNoDelay?.(true);
+      resolve(client);
+    });
     client.once('error', (err) => { client.end(true); reject(err); });
   });
 }
 
 /** Subscribes and resolves with the granted QoS list (128/135 = refused). */
 export async function subscribe(client, topics, qos = 1) {
-  const granted = await client.subscribeAsync(topics, { qos });
-  return granted.map((g) => g.qos);
+  try {
+    const granted = await client.subscribeAsync(topics, { qos });
+    return granted.map((g) => g.qos);
+  } catch (err) {
+    // MQTT.js rejects when any filter is refused; the SUBACK is on the error.
+    if (err.packet?.granted) return err.packet.granted.map((g) => (typeof g === 'number' ? g : g.qos));
+    throw err;
+  }
 }
 
 /** Waits for a received message matching `match(msg)`; returns it. */
@@ -175,9 +186,21 @@ export function waitMessage(client, match, { timeout = 5000, what = 'a message' 
 }
 
 /** Publishes a JSON document (or raw string) at QoS 1; resolves on PUBACK. */
-export function publish(client, topic, body, opts = {}) {
+/** A refused v5 publish resolves with { reasonCode } instead of throwing. */
+export async function publish(client, topic, body, { timeout = 5000, ...opts } = {}) {
   const payload = typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
-  return client.publishAsync(topic, payload, { qos: 1, ...opts });
+  let timer;
+  const deadline = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no PUBACK for ${topic} within ${timeout} ms`)), timeout);
+  });
+  try {
+    return (await Promise.race([client.publishAsync(topic, payload, { qos: 1, ...opts }), deadline])) ?? { reasonCode: 0 };
+  } catch (err) {
+    if (typeof err.code === 'number') return { reasonCode: err.code };
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export function parse(msg) { return msg.payload === '' ? null : JSON.parse(msg.payload); }

@@ -1,1 +1,241 @@
-int main(void){return 0;}
+/* unit_tests.c - unit tests for the bridge's pure logic: the order
+ * validator, the status state machine, the registry parser and topics.
+ * Each CHECK reports its line; the program exits non-zero on any failure. */
+#include <stdio.h>
+#include <string.h>
+
+#include "order_status.h"
+#include "order_validate.h"
+#include "registry.h"
+#include "topics.h"
+
+static int failures, checks;
+
+#define CHECK(cond)                                                        \
+    do {                                                                   \
+        checks++;                                                          \
+        if (!(cond)) {                                                     \
+            failures++;                                                    \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+        }                                                                  \
+    } while (0)
+
+static kb_error parse(const char *json, order_source src, order_request *req, order_rejection *rej)
+{
+    return order_request_parse(json, strlen(json), src, "pizza", req, rej);
+}
+
+static kb_error parse_code(const char *json, order_source src)
+{
+    order_request req;
+    order_rejection rej;
+    kb_error e = parse(json, src, &req, &rej);
+    order_request_free(&req);
+    return e;
+}
+
+static void test_valid_order_is_kept_whole(void)
+{
+    order_request req;
+    order_rejection rej;
+    const char *json = "{\"order_number\":\"A-1.x_2\",\"tenant_id\":\"pizza\",\"items\":[{\"product_name\":\"Pie\","
+                       "\"quantity\":3,\"modifiers\":[\"hot\"],\"station\":\"oven\"}],\"table\":12,"
+                       "\"priority\":\"rush\",\"secret_sauce\":{\"x\":[1,2]}}";
+    CHECK(parse(json, ORDER_SOURCE_POS, &req, &rej) == KB_OK);
+    CHECK(req.kind == ORDER_REQ_CREATE);
+    CHECK(strcmp(req.order_number, "A-1.x_2") == 0);
+    CHECK(req.order != NULL);
+    const cJSON *unknown = cJSON_GetObjectItemCaseSensitive(req.order, "secret_sauce");
+    CHECK(cJSON_IsObject(unknown) && cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(unknown, "x")) == 2);
+    order_request_free(&req);
+    CHECK(req.order == NULL);
+}
+
+static void test_numeric_tenant_is_normalised(void)
+{
+    order_request req;
+    order_rejection rej;
+    const char *json = "{\"order_number\":7,\"tenant_id\":42,\"items\":[{\"name\":\"a\",\"qty\":1}]}";
+    CHECK(order_request_parse(json, strlen(json), ORDER_SOURCE_POS, "42", &req, &rej) == KB_OK);
+    CHECK(strcmp(req.order_number, "7") == 0);
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(req.order, "tenant_id");
+    CHECK(cJSON_IsString(t) && strcmp(t->valuestring, "42") == 0);
+    order_request_free(&req);
+}
+
+static void test_rejections(void)
+{
+    static const struct {
+        const char *json;
+        kb_error want;
+    } cases[] = {
+        {"{", KB_ERR_MALFORMED_JSON},
+        {"{} {}", KB_ERR_MALFORMED_JSON},
+        {"", KB_ERR_MALFORMED_JSON},
+        {"[]", KB_ERR_NOT_AN_OBJECT},
+        {"null", KB_ERR_NOT_AN_OBJECT},
+        {"{\"tenant_id\":\"pizza\"}", KB_ERR_MISSING_FIELD},
+        {"{\"order_number\":\"\",\"tenant_id\":\"pizza\"}", KB_ERR_INVALID_FIELD},
+        {"{\"order_number\":\"a b\",\"tenant_id\":\"pizza\"}", KB_ERR_INVALID_FIELD},
+        {"{\"order_number\":\"a/#\",\"tenant_id\":\"pizza\"}", KB_ERR_INVALID_FIELD},
+        {"{\"order_number\":true}", KB_ERR_INVALID_FIELD},
+        {"{\"order_number\":-1}", KB_ERR_INVALID_FIELD},
+        {"{\"order_number\":\"A\"}", KB_ERR_MISSING_FIELD},
+        {"{\"order_number\":\"A\",\"tenant_id\":\"burger\",\"items\":[{\"name\":\"a\",\"qty\":1}]}", KB_ERR_TENANT_MISMATCH},
+        {"{\"order_number\":\"A\",\"tenant_id\":[],\"items\":[]}", KB_ERR_INVALID_FIELD},
+        {"{\"order_number\":\"A\",\"tenant_id\":\"pizza\",\"items\":{}}", KB_ERR_INVALID_FIELD},
+        {"{\"order_number\":\"A\",\"tenant_id\":\"pizza\",\"items\":[]}", KB_ERR_INVALID_FIELD},
+        {"{\"order_number\":\"A\",\"tenant_id\":\"pizza\",\"items\":[1]}", KB_ERR_INVALID_FIELD},
+        {"{\"order_number\":\"A\",\"tenant_id\":\"pizza\",\"items\":[{\"qty\":1}]}", KB_ERR_MISSING_FIELD},
+        {"{\"order_number\":\"A\",\"tenant_id\":\"pizza\",\"items\":[{\"name\":\"a\"}]}", KB_ERR_MISSING_FIELD},
+        {"{\"order_number\":\"A\",\"tenant_id\":\"pizza\",\"items\":[{\"name\":\"a\",\"qty\":10000}]}", KB_ERR_INVALID_FIELD},
+        {"{\"order_number\":\"A\",\"tenant_id\":\"pizza\",\"items\":[{\"name\":\"a\",\"qty\":1,\"modifiers\":\"x\"}]}", KB_ERR_INVALID_FIELD},
+        {"{\"order_number\":\"A\",\"tenant_id\":\"pizza\",\"items\":[{\"name\":\"a\",\"qty\":1}],\"notes\":5}", KB_ERR_INVALID_FIELD},
+        {"{\"order_number\":\"A\",\"tenant_id\":\"pizza\",\"items\":[{\"name\":\"a\",\"qty\":1}],\"priority\":\"now\"}", KB_ERR_INVALID_FIELD},
+        {"{\"order_number\":\"A\",\"action\":\"refund\"}", KB_ERR_UNKNOWN_ACTION},
+        {"{\"order_number\":\"A\",\"action\":\"status\"}", KB_ERR_MISSING_FIELD},
+        {"{\"order_number\":\"A\",\"action\":\"status\",\"status\":\"cooking\"}", KB_ERR_UNKNOWN_STATUS},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        kb_error got = parse_code(cases[i].json, ORDER_SOURCE_POS);
+        if (got != cases[i].want)
+            fprintf(stderr, "case %zu (%s): got %s, want %s\n", i, cases[i].json, kb_error_code(got),
+                    kb_error_code(cases[i].want));
+        CHECK(got == cases[i].want);
+    }
+    char big[ORDER_MAX_BYTES + 2];
+    memset(big, ' ', sizeof big);
+    order_request req;
+    order_rejection rej;
+    CHECK(order_request_parse(big, sizeof big, ORDER_SOURCE_POS, "pizza", &req, &rej) == KB_ERR_PAYLOAD_TOO_LARGE);
+    CHECK(strstr(rej.detail, "limit") != NULL);
+}
+
+static void test_kitchen_requests(void)
+{
+    order_request req;
+    order_rejection rej;
+    CHECK(parse("{\"order_number\":\"A\",\"status\":\"ready\"}", ORDER_SOURCE_KITCHEN, &req, &rej) == KB_OK);
+    CHECK(req.kind == ORDER_REQ_STATUS && req.status == ORDER_STATUS_READY && req.order == NULL);
+    /* A kitchen cannot create orders, even by sending one. */
+    CHECK(parse_code("{\"order_number\":\"A\",\"tenant_id\":\"pizza\",\"items\":[{\"name\":\"a\",\"qty\":1}]}",
+                     ORDER_SOURCE_KITCHEN) == KB_ERR_MISSING_FIELD);
+    CHECK(parse_code("{\"order_number\":\"A\",\"action\":\"cancel\"}", ORDER_SOURCE_KITCHEN) == KB_ERR_UNKNOWN_ACTION);
+    CHECK(parse("{\"order_number\":\"A\",\"action\":\"cancel\"}", ORDER_SOURCE_POS, &req, &rej) == KB_OK);
+    CHECK(req.kind == ORDER_REQ_CANCEL && req.status == ORDER_STATUS_CANCELLED);
+}
+
+static void test_state_machine(void)
+{
+    const order_status N = ORDER_STATUS_NEW, A = ORDER_STATUS_ACCEPTED, P = ORDER_STATUS_PREPARING,
+                       R = ORDER_STATUS_READY, S = ORDER_STATUS_SERVED, C = ORDER_STATUS_CANCELLED;
+    /* allowed[from][to], in enum order new..cancelled */
+    static const int allowed[6][6] = {
+        /*        N  A  P  R  S  C */
+        /* N */ {0, 1, 0, 0, 0, 1},
+        /* A */ {0, 0, 1, 0, 0, 1},
+        /* P */ {0, 0, 0, 1, 0, 1},
+        /* R */ {0, 0, 1, 0, 1, 1},
+        /* S */ {0, 0, 0, 0, 0, 0},
+        /* C */ {0, 0, 0, 0, 0, 0},
+    };
+    for (int f = (int)N; f <= (int)C; f++)
+        for (int t = (int)N; t <= (int)C; t++) {
+            int got = order_status_can_move((order_status)f, (order_status)t);
+            if (got != allowed[f - (int)N][t - (int)N])
+                fprintf(stderr, "transition %s -> %s: got %d\n", order_status_name(f), order_status_name(t), got);
+            CHECK(got == allowed[f - (int)N][t - (int)N]);
+        }
+    CHECK(order_status_parse("preparing") == P);
+    CHECK(order_status_parse("Preparing") == ORDER_STATUS_INVALID);
+    CHECK(order_status_parse(NULL) == ORDER_STATUS_INVALID);
+    CHECK(strcmp(order_status_name(S), "served") == 0);
+    CHECK(order_status_is_open(R) && !order_status_is_open(S) && !order_status_is_open(C));
+    CHECK(!order_status_can_move(ORDER_STATUS_INVALID, A));
+    (void)A;
+}
+
+static registry *registry_from(const char *json, char *err, size_t errlen)
+{
+    registry *r = NULL;
+    if (registry_parse(json, strlen(json), &r, err, errlen) != 0) return NULL;
+    return r;
+}
+
+static void test_registry(void)
+{
+    char err[256];
+    registry *r = registry_from(
+        "{\"outlet\":{\"id\":\"demo\",\"name\":\"Demo\"},\"demo\":true,\"legacy\":{\"mode\":\"open\"},"
+        "\"tenants\":[{\"id\":\"pizza\",\"name\":\"Pizza\",\"devices\":[{\"username\":\"p-pos\",\"role\":\"pos\"},"
+        "{\"username\":\"p-k\",\"role\":\"kitchen\"}]}],\"admins\":[{\"username\":\"admin\"}]}",
+        err, sizeof err);
+    CHECK(r != NULL);
+    if (r) {
+        CHECK(r->demo && r->legacy_open && r->n_tenants == 1 && r->n_devices == 3);
+        const registry_device *d = registry_find_device(r, "p-k");
+        CHECK(d && d->role == DEVICE_KITCHEN && d->tenant == 0);
+        CHECK(registry_find_device(r, "admin")->tenant == -1);
+        CHECK(registry_find_tenant(r, "pizza") && !registry_find_tenant(r, "burger"));
+        registry_free(r);
+    }
+    static const char *const bad[] = {
+        "[]",
+        "{\"tenants\":[]}",
+        "{\"outlet\":{\"id\":\"d\"},\"tenants\":[{\"id\":\"a/b\"}]}",
+        "{\"outlet\":{\"id\":\"d\"},\"tenants\":[{\"id\":\"a+\"}]}",
+        "{\"outlet\":{\"id\":\"d\"},\"tenants\":[{\"id\":\"#\"}]}",
+        "{\"outlet\":{\"id\":\"d\"},\"tenants\":[{\"id\":\"$sys\"}]}",
+        "{\"outlet\":{\"id\":\"d\"},\"tenants\":[{\"id\":\"Pizza\"}]}",
+        "{\"outlet\":{\"id\":\"d\"},\"tenants\":[{\"id\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}]}",
+        "{\"outlet\":{\"id\":\"d\"},\"tenants\":[{\"id\":\"a\\u0001\"}]}",
+        "{\"outlet\":{\"id\":\"d\"},\"tenants\":[{\"id\":\"a\"},{\"id\":\"a\"}]}",
+        "{\"outlet\":{\"id\":\"d\"},\"tenants\":[{\"id\":\"a\",\"name\":\"x\\u0007\"}]}",
+        "{\"outlet\":{\"id\":\"d\"},\"tenants\":[{\"id\":\"a\",\"devices\":[{\"username\":\"u\",\"role\":\"chef\"}]}]}",
+        "{\"outlet\":{\"id\":\"d\"},\"tenants\":[{\"id\":\"a\",\"devices\":[{\"username\":\"u/+\",\"role\":\"pos\"}]}]}",
+        "{\"outlet\":{\"id\":\"d\"},\"tenants\":[{\"id\":\"a\",\"devices\":[{\"username\":\"u\",\"role\":\"pos\"},{\"username\":\"u\",\"role\":\"kitchen\"}]}]}",
+        "{\"outlet\":{\"id\":\"d\"},\"tenants\":[{\"id\":\"a\",\"devices\":[{\"username\":\"kb-bridge\",\"role\":\"pos\"}]}]}",
+        "{\"outlet\":{\"id\":\"d\"},\"tenants\":[],\"admins\":[{\"username\":\"ad min\"}]}",
+        "{\"outlet\":{\"id\":\"d\"},\"legacy\":{\"mode\":\"wide-open\"},\"tenants\":[]}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        registry *x = registry_from(bad[i], err, sizeof err);
+        if (x) fprintf(stderr, "registry case %zu accepted: %s\n", i, bad[i]);
+        CHECK(x == NULL && err[0] != '\0');
+        registry_free(x);
+    }
+}
+
+static void test_topics(void)
+{
+    topic_info t;
+    CHECK(topic_parse("outlet/tenant/pizza/pos/pizza-pos/submit", &t) == TOPIC_POS_SUBMIT);
+    CHECK(strcmp(t.tenant, "pizza") == 0 && strcmp(t.device, "pizza-pos") == 0);
+    CHECK(topic_parse("outlet/tenant/pizza/kitchen/k1/status", &t) == TOPIC_KITCHEN_STATUS);
+    CHECK(topic_parse("outlet/tenant/pizza/orders/A-1", &t) == TOPIC_ORDER_STATE);
+    CHECK(strcmp(t.order_number, "A-1") == 0);
+    CHECK(topic_parse("$CONTROL/dynamic-security/v1/response", &t) == TOPIC_DYNSEC_REPLY);
+    CHECK(topic_parse("outlet/tenant/pizza/pos/pizza-pos/submit/extra", &t) == TOPIC_OTHER);
+    CHECK(topic_parse("outlet/tenant/Pizza/pos/p/submit", &t) == TOPIC_OTHER);
+    CHECK(topic_parse("outlet/tenant/pizza/pos/p/ack", &t) == TOPIC_OTHER);
+    CHECK(topic_parse("outlet/tenant/pizza/orders/a b", &t) == TOPIC_OTHER);
+    CHECK(topic_parse("outlet/tenant//orders/A", &t) == TOPIC_OTHER);
+    CHECK(topic_parse("", &t) == TOPIC_OTHER);
+    char buf[TOPIC_MAX];
+    CHECK(topic_ack(buf, sizeof buf, "pizza", DEVICE_KITCHEN, "k1") == 0 &&
+          strcmp(buf, "outlet/tenant/pizza/kitchen/k1/ack") == 0);
+    CHECK(topic_order(buf, 10, "pizza", "A-1") == -1);
+}
+
+int main(void)
+{
+    test_valid_order_is_kept_whole();
+    test_numeric_tenant_is_normalised();
+    test_rejections();
+    test_kitchen_requests();
+    test_state_machine();
+    test_registry();
+    test_topics();
+    printf("%d checks, %d failures\n", checks, failures);
+    return failures ? 1 : 0;
+}

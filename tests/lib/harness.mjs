@@ -60,11 +60,12 @@ function launch(cmd, args, env, logs, name) {
 }
 
 async function stopProcess(child, signal = 'SIGTERM') {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  if (!child || child.exitCode !== null || child.signalCode !== null) return child ? child.exited : null;
   child.kill(signal);
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await child.exited;
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10000);
+  const exit = await child.exited;
   clearTimeout(timer);
+  return exit;
 }
 
 /**
@@ -132,8 +133,14 @@ export async function startBus(opts = {}) {
     journalPath: () => path.join(dir, 'bridge/journal.db'),
 
     async stop() {
-      await stopProcess(bus.bridge);
+      const exit = bus.bridge && bus.bridge.exitCode === null && bus.bridge.signalCode === null
+        ? await stopProcess(bus.bridge) : null;
       await stopProcess(bus.broker);
+      // A clean stop must exit 0: under AddressSanitizer a leak or a memory
+      // error at shutdown turns into a non-zero exit and fails the test.
+      if (exit && (exit.code !== 0 || exit.signal)) {
+        throw new Error(`kb-bridge exited with ${JSON.stringify(exit)} on SIGTERM:\n${bus.bridgeLog().slice(-4000)}`);
+      }
       if (process.env.KB_KEEP_TEST_DIRS) console.log(`kept ${dir}`);
       else rmSync(dir, { recursive: true, force: true });
     },

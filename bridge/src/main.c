@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "bridge.h"
 #include "dynsec_sync.h"
@@ -95,6 +96,13 @@ static int open_journal(bridge *b)
         return -1;
     }
     b->journal_ok = 1;
+    /* `kitchen-bus add-device` finds the bridge here to ask for a reload. */
+    snprintf(path, sizeof path, "%s/kb-bridge.pid", dir);
+    FILE *pid = fopen(path, "w");
+    if (pid) {
+        fprintf(pid, "%ld\n", (long)getpid());
+        fclose(pid);
+    }
     log_info("journal %s: %lld open orders", path, (long long)journal_open_total(b->journal));
     return 0;
 }

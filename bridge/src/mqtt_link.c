@@ -131,6 +131,7 @@ void mqtt_link_destroy(bridge *b)
         static const char bye[] = "{\"status\":\"offline\",\"broker\":\"disconnected\"}";
         mosquitto_publish_v5(b->mosq, NULL, TOPIC_HEALTH, (int)strlen(bye), bye, 1, true, NULL);
         mosquitto_loop_write(b->mosq, 1);
+        b->broker_connected = 0; /* a chosen disconnect, not a lost connection */
         mosquitto_disconnect_v5(b->mosq, 0, NULL);
     }
     drop_adopted(b);

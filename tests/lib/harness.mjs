@@ -238,7 +238,7 @@ export function makeOrder(tenant, extra = {}) {
 export async function posDevice(bus, tenant, device = `${tenant}-pos`, opts = {}) {
   const client = await mqttClient(bus, device, device, opts);
   const granted = await subscribe(client, [ackTopic(tenant, 'pos', device)]);
-  if (granted[0] >= 128) throw new Error(`${device} may not read its ack topic`);
+  if (granted[0] >= 128) { client.end(true); throw new Error(`${device} may not read its ack topic`); }
   return {
     client,
     async submit(body, number = body.order_number, { timeout = 5000 } = {}) {
@@ -255,7 +255,7 @@ export async function posDevice(bus, tenant, device = `${tenant}-pos`, opts = {}
 export async function kitchenDevice(bus, tenant, device = `${tenant}-kitchen`, opts = {}) {
   const client = await mqttClient(bus, device, device, opts);
   const granted = await subscribe(client, [`outlet/tenant/${tenant}/orders/+`, eventsTopic(tenant), ackTopic(tenant, 'kitchen', device)]);
-  if (granted.some((g) => g >= 128)) throw new Error(`${device} was refused its own topics: ${granted}`);
+  if (granted.some((g) => g >= 128)) { client.end(true); throw new Error(`${device} was refused its own topics: ${granted}`); }
   return {
     client,
     async setStatus(number, status, { timeout = 5000 } = {}) {

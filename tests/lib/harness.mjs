@@ -111,7 +111,12 @@ export async function startBus(opts = {}) {
     wipeBrokerState() { rmSync(path.join(brokerDir, 'mosquitto.db'), { force: true }); },
 
     async startBridge({ waitHealthy = true } = {}) {
-      bus.bridge = launch(BRIDGE_BIN, [], bus.bridgeEnv, logs, 'bridge');
+      // KB_BRIDGE_WRAPPER runs the bridge under a tool, e.g.
+      // "valgrind --leak-check=full --error-exitcode=99".
+      const wrapper = (process.env.KB_BRIDGE_WRAPPER || '').split(' ').filter(Boolean);
+      bus.bridge = wrapper.length
+        ? launch(wrapper[0], [...wrapper.slice(1), BRIDGE_BIN], bus.bridgeEnv, logs, 'bridge')
+        : launch(BRIDGE_BIN, [], bus.bridgeEnv, logs, 'bridge');
       if (waitHealthy) await bus.waitHealthy();
     },
     async stopBridge() { await stopProcess(bus.bridge); },
@@ -121,7 +126,7 @@ export async function startBus(opts = {}) {
       const res = await fetch(bus.url('/health'));
       return { status: res.status, body: await res.json() };
     },
-    async waitHealthy(timeout = 10000) {
+    async waitHealthy(timeout = process.env.KB_BRIDGE_WRAPPER ? 60000 : 10000) {
       await waitFor(async () => {
         try { return (await bus.health()).body.status === 'ok'; } catch { return false; }
       }, { timeout, what: 'bridge /health to say ok' });

@@ -21,13 +21,16 @@ void ack_queue_puback(ack_queue *q, int mid)
         }
 }
 
+/* 1 = take this entry, 0 = look further, -1 = stop looking. */
 typedef int (*match_fn)(const ack_entry *e, uint64_t epoch);
 
 static ack_entry *pop_first(ack_queue *q, match_fn match, uint64_t epoch)
 {
     ack_entry *prev = NULL;
     for (ack_entry *e = q->head; e; prev = e, e = e->next) {
-        if (!match(e, epoch)) continue;
+        int m = match(e, epoch);
+        if (m < 0) return NULL;
+        if (m == 0) continue;
         if (prev) prev->next = e->next;
         else q->head = e->next;
         if (q->tail == e) q->tail = prev;
@@ -38,7 +41,13 @@ static ack_entry *pop_first(ack_queue *q, match_fn match, uint64_t epoch)
     return NULL;
 }
 
-static int is_ready(const ack_entry *e, uint64_t committed) { return e->mid == 0 && e->epoch <= committed; }
+/* Epochs never decrease along the queue, so the first entry of an
+ * uncommitted batch ends the search. */
+static int is_ready(const ack_entry *e, uint64_t committed)
+{
+    if (e->epoch > committed) return -1;
+    return e->mid == 0;
+}
 static int in_epoch(const ack_entry *e, uint64_t epoch) { return e->epoch == epoch; }
 
 ack_entry *ack_queue_pop_ready(ack_queue *q, uint64_t committed_epoch)

@@ -3,7 +3,8 @@
  * An accepted change is acked only when both hold: its journal batch is
  * committed (epoch <= committed epoch) and the broker has PUBACKed the
  * retained state publish (mid, 0 once acknowledged or when there is none).
- * Entries stay in arrival order; PUBACKs nearly always match the head. */
+ * Entries stay in arrival order, so their epochs never decrease along the
+ * queue; PUBACKs nearly always match an entry near the head. */
 #ifndef KB_ACK_QUEUE_H
 #define KB_ACK_QUEUE_H
 

@@ -60,9 +60,10 @@ export async function openLive(page, url, username, password = username) {
 }
 
 /** POS page: puts items in the cart and sends the order; returns its order number. */
-export async function posSubmit(page, { items = ['Margherita'], table, customer, notes, rush = false } = {}) {
+export async function posSubmit(page, { items = ['Margherita'], table, customer, notes, rush = false, modifiers = {} } = {}) {
     const before = await page.evaluate(() => window.__kb.recent().map((r) => r.order_number));
     for (const it of items) await page.click(`[data-item="${it}"]`);
+    for (const [it, text] of Object.entries(modifiers)) await page.fill(`#cart input[aria-label="modifiers for ${it}"]`, text);
     if (table) await page.fill('#table', table);
     if (customer) await page.fill('#customer', customer);
     if (notes) await page.fill('#notes', notes);

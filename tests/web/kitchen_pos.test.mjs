@@ -166,6 +166,49 @@ test('a kitchen page opened late shows every open order, once, without alerting'
     await late.context().close();
 });
 
+test('the compatibility layer: old client functions and status stores over the bus', async () => {
+    const d = await device('legacy-client');
+    const page = await d.page();
+    await page.goto(bus.url('/'));                       // any page of the server; the module is imported directly
+    const n = `LEGACY-${Date.now()}`;
+    const result = await page.evaluate(async (num) => {
+        const m = await import('/kitchen-bus.mjs');
+        const statuses = [];
+        const unsub = m.localSyncStatus.subscribe((s) => statuses.push(s.state));
+        await m.connectToLocalSync({ username: 'pizza-pos', password: 'pizza-pos' });
+        const bus = m.sharedBus();
+        let sawIt;
+        const seenIt = new Promise((resolve) => { sawIt = resolve; });
+        m.onNewOrder((o) => { if (o.order_number === num) sawIt(true); });
+        await new Promise((resolve) => { const off = bus.onState((s) => { if (s.state === 'live') { resolve(); queueMicrotask(() => off()); } }); });
+        const queued = m.broadcastOrderToKitchen({ order_number: num, tenant_id: 'pizza', items: [{ product_name: 'Margherita', quantity: 1 }] });
+        const ack = await m.broadcastOrderToKitchen.lastAck;
+        const seen = await Promise.race([seenIt, new Promise((resolve) => setTimeout(() => resolve(false), 5000))]);
+        let live = null;
+        const off = m.liveOrders.subscribe((v) => { live = v; });
+        off();
+        unsub();
+        return { queued, ack, seen, live: live.some((o) => o.order_number === num),
+            store: typeof m.kitchenSyncStatus.subscribe, statuses };
+    }, n);
+    assert.equal(result.queued, true);
+    assert.equal(result.ack.result, 'accepted');
+    assert.equal(result.seen, true);
+    assert.equal(result.live, true);
+    assert.equal(result.store, 'function');
+    assert.ok(result.statuses.includes('live'));
+    // The kitchen acknowledges it with the old function: new -> accepted.
+    await untilCard(kitchen, n, 'new');
+    await kitchen.evaluate(async (num) => {
+        const m = await import('/kitchen-bus.mjs');
+        await m.connectKitchenToLocalSync({ username: 'pizza-kitchen', password: 'pizza-kitchen', clientId: `legacy-kitchen-${Date.now()}` });
+        const bus = m.sharedBus();
+        await new Promise((resolve) => { const off = bus.onState((s) => { if (s.state === 'live') { resolve(); queueMicrotask(() => off()); } }); });
+        return m.acknowledgeOrder(num);
+    }, n);
+    await untilCard(kitchen, n, 'accepted');
+});
+
 test('screenshot of the kitchen display with several orders', async () => {
     const d = await device('tv', { viewport: { width: 1920, height: 1080 } });
     const tv = await d.page();
@@ -179,7 +222,8 @@ test('screenshot of the kitchen display with several orders', async () => {
     await untilCard(tv, first);
     await until(tv, (n) => document.querySelector(`.card[data-order="${n}"]`)?.classList.contains('age-warn'), first,
         { what: 'the first card to turn amber' });
-    const second = await posSubmit(pos, { items: ['Quattro formaggi', 'Caesar salad', 'Cola', 'Cola'], table: '3', rush: true });
+    const second = await posSubmit(pos, { items: ['Quattro formaggi', 'Caesar salad', 'Cola', 'Cola'], table: '3', rush: true,
+        modifiers: { 'Quattro formaggi': 'no gorgonzola, thin crust', 'Caesar salad': 'dressing on the side' } });
     await untilCard(tv, second);
     await until(tv, (n) => document.querySelector(`.card[data-order="${n}"]`)?.classList.contains('age-late'), first,
         { what: 'the first card to turn red' });
@@ -188,6 +232,7 @@ test('screenshot of the kitchen display with several orders', async () => {
     await tv.click(`.card[data-order="${third}"] [data-testid=bump]`);
     await untilCard(tv, third, 'accepted');
     await tv.keyboard.press('Escape');
+    await tv.evaluate(() => window.scrollTo(0, 0));
     const dir = path.join(process.env.KB_BUILD_DIR || path.join(ROOT, 'build'));
     mkdirSync(dir, { recursive: true });
     const file = path.join(dir, 'kitchen-screenshot.png');
@@ -197,6 +242,7 @@ test('screenshot of the kitchen display with several orders', async () => {
     await tablet.goto(bus.url('/kitchen?warn_s=2&late_s=4'));
     await until(tablet, () => window.__kb?.state === 'live' && document.querySelectorAll('#cards .card').length >= 3, null,
         { timeout: 10000, what: 'the tablet view' });
+    await tablet.evaluate(() => window.scrollTo(0, 0));
     await tablet.screenshot({ path: path.join(dir, 'kitchen-screenshot-tablet.png') });
     await pos.screenshot({ path: path.join(dir, 'pos-screenshot.png') });
 });

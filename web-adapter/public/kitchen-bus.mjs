@@ -160,6 +160,7 @@ export class KitchenBus {
         this.username = o.username;
         this.password = o.password ?? '';
         this.clientId = o.clientId || stableClientId(o.username);
+        this.explicitClientId = Boolean(o.clientId);
         this.sessionExpiry = o.sessionExpiry ?? 7 * 24 * 3600;
         this.backoffMinMs = o.backoffMinMs ?? 500;
         this.backoffMaxMs = o.backoffMaxMs ?? 10000;
@@ -184,10 +185,13 @@ export class KitchenBus {
         this.orders = new Map();                                 // order_number -> {order, seq, open, status}
         this.listeners = { order: new Set(), state: new Set(), ack: new Set(), outbox: new Set(), info: new Set() };
         this.sync = null;                                        // {seen: Set} while the retained snapshot arrives
+        // Raw counts for support and tests (before dedup): messages by kind, created events by order.
+        this.stats = { orders: 0, cleared: 0, events: 0, acks: 0, created: new Map() };
     }
 
     // ---- lifecycle --------------------------------------------------------
     async start() {
+        await this._claimClientId();
         await this.outbox.open();
         this.queue = await this.outbox.all();
         this._emitOutbox();
@@ -212,6 +216,25 @@ export class KitchenBus {
         return this;
     }
 
+    /** Two tabs of one device on one browser must not share a client id (the broker
+     *  would let each connection kick the other out, forever). The first tab keeps
+     *  the stable id; another one gets its own, short-lived session. */
+    async _claimClientId() {
+        this.ownsClientId = true;
+        if (this.explicitClientId || typeof navigator === 'undefined' || !navigator.locks) return;
+        const got = await new Promise((resolve) => {
+            navigator.locks.request(`kitchen-bus:${this.clientId}`, { ifAvailable: true }, (lock) => {
+                resolve(Boolean(lock));
+                return lock ? new Promise((release) => { this.releaseLock = release; }) : undefined;
+            }).catch(() => resolve(true));
+        });
+        if (!got) {
+            this.ownsClientId = false;
+            this.clientId = `${this.clientId.slice(0, 50)}-tab${randomId().slice(0, 6)}`;
+            this.sessionExpiry = Math.min(this.sessionExpiry, 600);
+        }
+    }
+
     /** Stop for good (the outbox stays in IndexedDB for next time). */
     async close() {
         this.closedByUser = true;
@@ -219,6 +242,7 @@ export class KitchenBus {
         clearTimeout(this.reconnectTimer);
         for (const rec of this.orders.values()) clearTimeout(rec.closeTimer);
         await new Promise((r) => this.client ? this.client.end(false, {}, r) : r());
+        this.releaseLock?.();
         this.connected = false;
         this._setState('closed');
     }
@@ -337,6 +361,13 @@ export class KitchenBus {
         if (topic === `outlet/device/${this.username}/info`) return this._onInfo(doc);
         if (!this.info) return;
         const t = this._topics();
+        if (topic.startsWith(t.ordersPrefix)) doc === undefined ? this.stats.cleared++ : this.stats.orders++;
+        else if (topic === t.events) {
+            this.stats.events++;
+            if (doc?.event === 'created' && this.stats.created.size < 5000) {
+                this.stats.created.set(doc.order_number, (this.stats.created.get(doc.order_number) || 0) + 1);
+            }
+        } else if (topic === t.ack) this.stats.acks++;
         if (topic.startsWith(t.ordersPrefix)) return this._onOrderState(topic.slice(t.ordersPrefix.length), doc, packet);
         if (topic === t.events) return doc && this._onEvent(doc);
         if (topic === t.ack) return doc && this._onAck(doc);

@@ -76,8 +76,15 @@ export async function login(role, { onBus } = {}) {
 function firstVerdict(bus, role) {
     return new Promise((resolve) => {
         let done = false;
-        const finish = (v) => { if (!done) { done = true; off(); offInfo(); resolve(v); } };
+        let off = null, offInfo = null;
+        const finish = (v) => {
+            if (done) return;
+            done = true;
+            queueMicrotask(() => { off?.(); offInfo?.(); });
+            resolve(v);
+        };
         const check = () => {
+            if (done) return;
             if (bus.authRefused) return finish('Wrong username or password.');
             if (bus.info) {
                 if (bus.info.role !== role) return finish(`“${bus.username}” is a ${bus.info.role} device, not a ${role} device.`);
@@ -86,8 +93,8 @@ function firstVerdict(bus, role) {
             const box = loginBox();
             if (!box.hidden) $('.login-error', box).textContent = `${bus.username}: ${bus.state.reason}…`;
         };
-        const off = bus.onState(check);
-        const offInfo = bus.onInfo(check);
+        off = bus.onState(check);
+        offInfo = bus.onInfo(check);
         check();
     });
 }

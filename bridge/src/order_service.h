@@ -1,7 +1,7 @@
 /* order_service.h - the one code path every order change takes.
  *
  *   request -> validate (order_validate.c) -> look up (journal.c)
- *     -> publish retained state + event (order_publish.c)   deliver first
+ *     -> publish event + retained state (order_publish.c)   deliver first
  *     -> write into the open journal batch                  in parallel
  *     -> queue the ack (ack_queue.c)
  *   order_service_flush(): commit the batch (one fsync for all of it), then

@@ -133,9 +133,10 @@ static int journal_change(bridge *b, const char *tenant, const char *order_numbe
     return -1;
 }
 
-/* Publishes a change (deliver first: event, then retained state), writes it
- * into the open journal batch and queues its ack. `published` is the
- * retained state, NULL to clear it. */
+/* Publishes a change (deliver first), writes it into the open journal batch
+ * and queues its ack. `published` is the retained state, NULL to clear it.
+ * The event goes out before the state, so a kitchen that sees an order's
+ * retained state cleared already knows whether it was served or cancelled. */
 static void apply_change(bridge *b, const char *tenant, const registry_device *dev,
                          const char *order_number, const journal_order *state, const char *published,
                          const char *event, double started)
@@ -145,8 +146,6 @@ static void apply_change(bridge *b, const char *tenant, const registry_device *d
         reject_code(b, tenant, dev, order_number, KB_ERR_JOURNAL_UNAVAILABLE, "out of memory");
     } else if (order_publish_event(b, tenant, event) != 0 ||
                order_publish_state(b, tenant, order_number, published, &mid) != 0) {
-        /* The event goes first: a kitchen that sees an order's retained
-         * state cleared already knows whether it was served or cancelled. */
         reject_code(b, tenant, dev, order_number, KB_ERR_JOURNAL_UNAVAILABLE,
                     "the broker connection failed; send it again");
     } else if (journal_change(b, tenant, order_number, state, event) != 0) {

@@ -3,22 +3,28 @@
 
 #include <stdlib.h>
 
-void ack_queue_push(ack_queue *q, ack_entry *e)
+#define MID_SLOTS 65536 /* MQTT message ids are 16 bits */
+
+int ack_queue_push(ack_queue *q, ack_entry *e)
 {
+    if (e->mid) {
+        if (!q->by_mid && !(q->by_mid = calloc(MID_SLOTS, sizeof *q->by_mid))) return -1;
+        q->by_mid[e->mid & (MID_SLOTS - 1)] = e;
+    }
     e->next = NULL;
     if (q->tail) q->tail->next = e;
     else q->head = e;
     q->tail = e;
     q->length++;
+    return 0;
 }
 
 void ack_queue_puback(ack_queue *q, int mid)
 {
-    for (ack_entry *e = q->head; e; e = e->next)
-        if (e->mid == mid) {
-            e->mid = 0;
-            return;
-        }
+    if (!q->by_mid) return;
+    ack_entry **slot = &q->by_mid[mid & (MID_SLOTS - 1)];
+    if (*slot && (*slot)->mid == mid) (*slot)->mid = 0;
+    *slot = NULL;
 }
 
 /* 1 = take this entry, 0 = look further, -1 = stop looking. */
@@ -36,6 +42,8 @@ static ack_entry *pop_first(ack_queue *q, match_fn match, uint64_t epoch)
         if (q->tail == e) q->tail = prev;
         q->length--;
         e->next = NULL;
+        if (e->mid && q->by_mid && q->by_mid[e->mid & (MID_SLOTS - 1)] == e)
+            q->by_mid[e->mid & (MID_SLOTS - 1)] = NULL;
         return e;
     }
     return NULL;
@@ -67,4 +75,6 @@ void ack_queue_clear(ack_queue *q)
     }
     q->head = q->tail = NULL;
     q->length = 0;
+    free(q->by_mid);
+    q->by_mid = NULL;
 }

@@ -31,10 +31,15 @@ typedef struct ack_entry {
 typedef struct {
     ack_entry *head, *tail;
     long length;
+    /* Entries still waiting for a PUBACK, by message id: most PUBACKs are
+     * for events and acks, which are not in the queue, and must not cost a
+     * walk of it. Allocated on first use (512 KiB of address space, touched
+     * only where ids are in use). */
+    ack_entry **by_mid;
 } ack_queue;
 
-/* Takes ownership of a calloc'd entry. */
-void ack_queue_push(ack_queue *q, ack_entry *e);
+/* Takes ownership of a calloc'd entry; -1 (entry not taken) if out of memory. */
+int ack_queue_push(ack_queue *q, ack_entry *e);
 void ack_queue_puback(ack_queue *q, int mid);
 /* Removes and returns the first entry that is ready, or NULL. */
 ack_entry *ack_queue_pop_ready(ack_queue *q, uint64_t committed_epoch);

@@ -76,7 +76,10 @@ static void queue_ack(bridge *b, const char *tenant, const registry_device *dev,
     strcpy(e->device, dev->username);
     e->role = dev->role;
     strcpy(e->order_number, order_number);
-    ack_queue_push(&b->acks, e);
+    if (ack_queue_push(&b->acks, e) != 0) {
+        log_error("out of memory queueing the ack for %s", order_number);
+        free(e);
+    }
 }
 
 static void set_string(cJSON *obj, const char *key, const char *value)

@@ -15,6 +15,7 @@
 #define MANAGED_TEXTNAME "kitchen-bus"
 #define ROLE_PREFIX "kb-"
 #define MAX_ACLS 16
+#define COMMANDS_PER_MESSAGE 100
 
 typedef struct {
     const char *type;
@@ -83,14 +84,23 @@ static void acl_command(cJSON *cmds, const char *name, const char *role, const c
     if (strcmp(name, "addRoleACL") == 0) cJSON_AddBoolToObject(c, "allow", 1);
 }
 
+/* Sends `cmds` (taken) in messages of at most COMMANDS_PER_MESSAGE, so a
+ * large registry stays under the broker's message_size_limit. */
 static void send_commands(bridge *b, cJSON *cmds)
 {
-    cJSON *doc = cJSON_CreateObject();
-    cJSON_AddItemToObject(doc, "commands", cmds);
-    char *text = cJSON_PrintUnformatted(doc);
-    if (text) mqtt_link_publish(b, TOPIC_DYNSEC, text, strlen(text), 0, NULL);
-    free(text);
-    cJSON_Delete(doc);
+    while (cJSON_GetArraySize(cmds) > 0) {
+        cJSON *chunk = cJSON_CreateArray();
+        for (int i = 0; i < COMMANDS_PER_MESSAGE && cmds->child; i++)
+            cJSON_AddItemToArray(chunk, cJSON_DetachItemFromArray(cmds, 0));
+        cJSON *doc = cJSON_CreateObject();
+        cJSON_AddItemToObject(doc, "commands", chunk);
+        char *text = cJSON_PrintUnformatted(doc);
+        if (text) mqtt_link_publish(b, TOPIC_DYNSEC, text, strlen(text), 0, NULL);
+        else log_error("out of memory sending broker access commands");
+        free(text);
+        cJSON_Delete(doc);
+    }
+    cJSON_Delete(cmds);
 }
 
 void dynsec_sync_start(bridge *b)
@@ -129,7 +139,21 @@ static int acl_present(const cJSON *acls, const char *type, const char *topic)
 static void sync_role(cJSON *cmds, const cJSON *roles, const char *name, const acl *acls, int n)
 {
     const cJSON *have = find_named(roles, "rolename", name);
-    if (!have) cJSON_AddStringToObject(command(cmds, "createRole"), "rolename", name);
+    if (!have) {
+        /* One command per new role: the plugin rewrites its whole store
+         * file after every command, so a command per ACL is quadratic. */
+        cJSON *c = command(cmds, "createRole");
+        cJSON_AddStringToObject(c, "rolename", name);
+        cJSON *list = cJSON_AddArrayToObject(c, "acls");
+        for (int i = 0; i < n; i++) {
+            cJSON *a = cJSON_CreateObject();
+            cJSON_AddStringToObject(a, "acltype", acls[i].type);
+            cJSON_AddStringToObject(a, "topic", acls[i].topic);
+            cJSON_AddBoolToObject(a, "allow", 1);
+            cJSON_AddItemToArray(list, a);
+        }
+        return;
+    }
     const cJSON *have_acls = have ? cJSON_GetObjectItemCaseSensitive(have, "acls") : NULL;
     for (int i = 0; i < n; i++)
         if (!acl_present(have_acls, acls[i].type, acls[i].topic))

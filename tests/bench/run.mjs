@@ -118,6 +118,113 @@ async function wsLatency(bus, { path: via, rate, seconds, kitchens, label }) {
   };
 }
 
+/** Bridge memory and journal size as open orders pile up, on a fresh bus. */
+async function footprint() {
+  const bus = await startBus();
+  const pid = bus.bridge.pid;
+  const journalBytes = () => statSync(bus.journalPath()).size
+    + (statSync(`${bus.journalPath()}-wal`, { throwIfNoEntry: false })?.size || 0);
+  try {
+    record({ scenario: 'footprint', stage: 'idle', bridge_rss_kb: rssKb(pid), journal_bytes: journalBytes() });
+    const before = cpuTicks(pid);
+    const a = kbBench(bus, { path: 'bridge', rate: 1000, seconds: 10, kitchens: 1, label: 'footprint-load' });
+    record({ scenario: 'footprint', stage: '10k open orders', orders_open: (await bus.health()).body.orders_open,
+      lost: a.lost_deliveries + a.lost_acks, bridge_rss_kb: rssKb(pid), journal_bytes: journalBytes(),
+      bridge_cpu_ms_per_1000_orders: Number((((cpuTicks(pid) - before) * 10) / 10).toFixed(1)) });
+    for (let i = 0; i < 3; i++) kbBench(bus, { path: 'bridge', rate: 1500, seconds: 20, kitchens: 1, label: 'footprint-load' });
+    record({ scenario: 'footprint', stage: '100k orders', orders_open: (await bus.health()).body.orders_open,
+      bridge_rss_kb: rssKb(pid), journal_bytes: journalBytes() });
+  } finally {
+    await bus.stop();
+  }
+}
+
+/** Fan-out: 100 tenants x 10 WebSocket kitchens, one POS per tenant. */
+async function fanout({ tenants = 100, perTenant = 10, rate = 100, seconds = 10 } = {}) {
+  const id = (t) => `t${String(t).padStart(3, '0')}`;
+  const registry = {
+    outlet: { id: 'fanout', name: 'Fan-out bench' }, demo: true, admins: [],
+    tenants: Array.from({ length: tenants }, (_, t) => ({
+      id: id(t), name: `Tenant ${t}`,
+      devices: [{ username: `${id(t)}-pos`, role: 'pos' },
+        ...Array.from({ length: perTenant }, (_, k) => ({ username: `${id(t)}-k${k}`, role: 'kitchen' }))],
+    })),
+  };
+  const t0 = performance.now();
+  const bus = await startBus({ registry });
+  try {
+    // The broker applies the access commands asynchronously; wait until the
+    // last device of the registry can log in and read its topic.
+    const last = `${id(tenants - 1)}-k${perTenant - 1}`;
+    await waitFor(async () => {
+      try {
+        const c = await connect(bus, last, last, `probe-${Date.now()}`);
+        const ok = (await c.subscribeAsync(`outlet/tenant/${id(tenants - 1)}/orders/+`, { qos: 1 }))[0].qos === 1;
+        await c.endAsync();
+        return ok;
+      } catch { return false; }
+    }, { timeout: 300000, interval: 500, what: 'the registry to reach the broker' });
+    const syncMs = performance.now() - t0;
+    const seen = new Map();
+    const tc = performance.now();
+    const kitchens = [];
+    for (let t = 0; t < tenants; t++) {
+      const batch = [];
+      for (let k = 0; k < perTenant; k++) {
+        const u = `${id(t)}-k${k}`;
+        batch.push(connect(bus, u, u, `fan-${u}`).then(async (c) => {
+          c.on('message', (topic, payload) => {
+            if (!payload.length) return;
+            const key = `${u}|${topic}`;
+            if (!seen.has(key)) seen.set(key, performance.now());
+          });
+          await c.subscribeAsync(`outlet/tenant/${id(t)}/orders/+`, { qos: 1 });
+          return c;
+        }));
+      }
+      kitchens.push(...(await Promise.all(batch)));
+    }
+    const connectMs = performance.now() - tc;
+    const poses = [];
+    for (let t = 0; t < tenants; t++) {
+      const u = `${id(t)}-pos`;
+      const c = mqtt.connect(`mqtt://127.0.0.1:${bus.mqttPort}`, { username: u, password: u, clientId: `fan-${u}`, reconnectPeriod: 0 });
+      await new Promise((r, j) => { c.once('connect', r); c.once('error', j); });
+      c.stream.setNoDelay(true);
+      poses.push(c);
+    }
+    const n = rate * seconds;
+    const sent = [];
+    const start = performance.now() + 10;
+    for (let i = 0; i < n; i++) {
+      const wait = start + (i * 1000) / rate - performance.now();
+      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+      const t = i % tenants;
+      const number = `F-${i}`;
+      sent[i] = performance.now();
+      poses[t].publish(`outlet/tenant/${id(t)}/pos/${id(t)}-pos/submit`,
+        JSON.stringify({ order_number: number, tenant_id: id(t), items: [{ name: 'Soto', qty: 1 }] }), { qos: 1 });
+    }
+    const expected = n * perTenant;
+    await waitFor(() => seen.size >= expected, { timeout: 30000, what: 'fan-out deliveries' }).catch(() => {});
+    const lat = [];
+    for (const [key, at] of seen) {
+      const i = Number(key.split('/').pop().slice(2));
+      lat.push(at - sent[i]);
+    }
+    const r = {
+      scenario: 'fanout', transport: 'ws', tenants, kitchens: kitchens.length, rate, orders: n,
+      delivered: seen.size, lost_deliveries: expected - seen.size, lost_acks: 0,
+      registry_sync_s: Number((syncMs / 1000).toFixed(1)), connect_all_s: Number((connectMs / 1000).toFixed(2)),
+      submit_to_kitchen_ms: stats(lat), broker_rss_kb: rssKb(bus.broker.pid), bridge_rss_kb: rssKb(bus.bridge.pid),
+    };
+    await Promise.all([...kitchens, ...poses].map((c) => c.endAsync()));
+    return r;
+  } finally {
+    await bus.stop();
+  }
+}
+
 async function main() {
   const bus = await startBus();
   const pid = bus.bridge.pid;
@@ -133,25 +240,24 @@ async function main() {
       for (const p of ['direct', 'bridge']) record(await wsLatency(bus, { ...ws, path: p, label: 'latency' }));
     }
     if (want('throughput') && !smoke) {
-      for (const rate of [1000, 2000, 5000, 10000, 15000]) {
+      for (const rate of [1000, 2000, 3000, 4000, 6000]) {
         const before = cpuTicks(pid);
         const r = kbBench(bus, { path: 'bridge', rate, seconds: 5, kitchens: 1, label: 'throughput' });
         r.bridge_cpu_ms_per_1000_orders = Number((((cpuTicks(pid) - before) * 10) / (r.orders / 1000)).toFixed(1));
         record(r);
       }
-      record({ scenario: 'footprint', stage: 'after throughput', bridge_rss_kb: rssKb(pid),
-        orders_open: (await bus.health()).body.orders_open,
-        journal_bytes: statSync(bus.journalPath()).size + (statSync(`${bus.journalPath()}-wal`, { throwIfNoEntry: false })?.size || 0) });
     }
   } finally {
     await bus.stop();
   }
+  if (want('footprint') && !smoke) await footprint();
+  if (want('fanout') && !smoke) record(await fanout());
   const lost = results.filter((r) => r.lost_deliveries || r.lost_acks);
   console.log('\nscenario     path    transport  rate  kitchen p50/p99/max ms        ack p50/p99/max ms   lost');
   for (const r of results.filter((x) => x.submit_to_kitchen_ms)) {
     const k = r.submit_to_kitchen_ms;
     const a = r.submit_to_ack_ms || r.submit_to_puback_ms || {};
-    console.log(`${r.scenario.padEnd(12)} ${r.path.padEnd(7)} ${r.transport.padEnd(9)} ${String(r.rate).padStart(5)}  `
+    console.log(`${r.scenario.padEnd(12)} ${(r.path || '-').padEnd(7)} ${r.transport.padEnd(9)} ${String(r.rate).padStart(5)}  `
       + `${`${k.p50}/${k.p99}/${k.max}`.padEnd(28)} ${`${a.p50}/${a.p99}/${a.max}`.padEnd(20)} ${r.lost_deliveries + r.lost_acks}`);
   }
   if (lost.length) {

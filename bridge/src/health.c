@@ -82,6 +82,7 @@ typedef struct {
     int failed;
 } text_buf;
 
+__attribute__((format(printf, 2, 3)))
 static void emit(text_buf *t, const char *fmt, ...)
 {
     if (t->failed) return;

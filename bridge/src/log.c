@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <time.h>
 
+__attribute__((format(printf, 2, 0)))
 static void emit(const char *level, const char *fmt, va_list ap)
 {
     char stamp[32];

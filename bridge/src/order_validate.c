@@ -30,6 +30,7 @@ const char *kb_error_code(kb_error e)
     return error_codes[e];
 }
 
+__attribute__((format(printf, 3, 4)))
 static kb_error reject(order_rejection *rej, kb_error e, const char *fmt, ...)
 {
     va_list ap;

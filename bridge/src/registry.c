@@ -33,6 +33,7 @@ const char *device_role_name(device_role role)
     }
 }
 
+__attribute__((format(printf, 3, 4)))
 static int error(char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;

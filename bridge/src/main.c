@@ -158,6 +158,9 @@ int main(void)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* A file-size limit must fail a journal write (and be reported), not
+     * kill the bridge. */
+    signal(SIGXFSZ, SIG_IGN);
 
     lws_sul_schedule(b.lws, 0, &b.tick, tick, 1);
     while (!stop_requested)

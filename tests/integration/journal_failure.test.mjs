@@ -1,0 +1,50 @@
+// journal_failure: when the journal cannot be written (here: a file-size
+// limit on the running bridge, the same errors a full disk gives), the bridge
+// stops acking, says why in /health and in rejections, keeps nothing
+// half-written, keeps serving, and recovers by itself when writes work again.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { startBus, posDevice, kitchenDevice, makeOrder, waitFor } from '../lib/harness.mjs';
+
+let bus;
+before(async () => { bus = await startBus(); });
+after(async () => { await bus?.stop(); });
+
+// Only the soft limit moves, so it can be lifted again.
+const limitFileSize = (bytes) => execFileSync('prlimit', [`--pid=${bus.bridge.pid}`, `--fsize=${bytes}:unlimited`]);
+
+test('a journal that cannot be written: rejected with a reason, degraded health, then recovery', async () => {
+  const pos = await posDevice(bus, 'pizza');
+  const kitchen = await kitchenDevice(bus, 'pizza');
+  const before = makeOrder('pizza');
+  const first = await pos.submit(before);
+  assert.equal(first.result, 'accepted');
+
+  limitFileSize(4096); // every journal file is already larger: all writes fail
+  const lost = makeOrder('pizza');
+  const ack = await pos.submit(lost);
+  assert.equal(ack.result, 'rejected');
+  assert.equal(ack.error, 'journal_unavailable');
+  assert.match(ack.detail, /journal/);
+  const h = await bus.health();
+  assert.equal(h.status, 503);
+  assert.equal(h.body.journal, 'failing');
+  assert.ok(h.body.journal_error.length > 0);
+  const second = await pos.submit(makeOrder('pizza'));
+  assert.equal(second.error, 'journal_unavailable', 'still refusing, never acking what it cannot keep');
+  assert.equal((await kitchen.setStatus(before.order_number, 'accepted')).error, 'journal_unavailable');
+
+  limitFileSize('unlimited');
+  await waitFor(async () => (await bus.health()).status === 200, { timeout: 5000, what: 'health to recover' });
+  // Nothing of the failed attempt was kept: the same order is new, not a duplicate.
+  const retry = await pos.submit(lost);
+  assert.equal(retry.result, 'accepted');
+  assert.ok(retry.seq > first.seq, 'seq moved on, never reused');
+  assert.equal((await pos.submit(before)).result, 'duplicate', 'what was acked before is still there');
+  assert.equal((await kitchen.setStatus(before.order_number, 'accepted')).result, 'accepted');
+  const metrics = await (await fetch(bus.url('/metrics'))).text();
+  assert.match(metrics, /kb_journal_failures_total [1-9]/);
+  assert.match(metrics, /kb_rejections_total\{reason="journal_unavailable"\} 3/);
+  await Promise.all([pos.client.endAsync(), kitchen.client.endAsync()]);
+});

@@ -61,8 +61,10 @@ static void on_connect(struct mosquitto *mosq, void *ctx, int rc, int flags, con
      * publishes: it is compared with the journal (order_service_reconcile). */
     mosquitto_subscribe_v5(mosq, NULL, TOPIC_SUB_ORDERS, 1, MQTT_SUB_OPT_NO_LOCAL, NULL);
     dynsec_sync_start(b);
-    health_publish(b);
     order_service_republish_open(b);
+    /* "ok" goes out after the open orders: the broker stores our publishes
+     * in order, so a screen that sees it finds the retained view complete. */
+    health_publish(b);
 }
 
 static void on_disconnect(struct mosquitto *mosq, void *ctx, int rc, const mosquitto_property *props)

@@ -146,6 +146,11 @@ export async function startBus(opts = {}) {
       if (exit && (exit.code !== 0 || exit.signal)) {
         throw new Error(`kb-bridge exited with ${JSON.stringify(exit)} on SIGTERM:\n${bus.bridgeLog().slice(-4000)}`);
       }
+      // Under valgrind, demand its verdict, so a wrapper that did not run cannot pass.
+      if (exit && (process.env.KB_BRIDGE_WRAPPER || '').includes('valgrind')
+          && !/ERROR SUMMARY: 0 errors/.test(bus.bridgeLog())) {
+        throw new Error(`no clean valgrind summary from kb-bridge:\n${bus.bridgeLog().slice(-4000)}`);
+      }
       if (process.env.KB_KEEP_TEST_DIRS) console.log(`kept ${dir}`);
       else rmSync(dir, { recursive: true, force: true });
     },

@@ -136,10 +136,21 @@ static int journal_change(bridge *b, const char *tenant, const char *order_numbe
     return -1;
 }
 
+/* The retained state and the event of a change. A new or changed order's
+ * state goes first (it is what screens show); when an order closes the event
+ * goes first, so a screen that sees the state cleared already knows whether
+ * it was served or cancelled. */
+static int publish_change(bridge *b, const char *tenant, const char *order_number, const char *state,
+                          const char *event, int *mid)
+{
+    if (!state && order_publish_event(b, tenant, event) != 0) return -1;
+    if (order_publish_state(b, tenant, order_number, state, mid) != 0) return -1;
+    if (state && order_publish_event(b, tenant, event) != 0) return -1;
+    return 0;
+}
+
 /* Publishes a change (deliver first), writes it into the open journal batch
- * and queues its ack. `published` is the retained state, NULL to clear it.
- * The event goes out before the state, so a kitchen that sees an order's
- * retained state cleared already knows whether it was served or cancelled. */
+ * and queues its ack. `published` is the retained state, NULL to clear it. */
 static void apply_change(bridge *b, const char *tenant, const registry_device *dev,
                          const char *order_number, const journal_order *state, const char *published,
                          const char *event, double started)
@@ -147,8 +158,7 @@ static void apply_change(bridge *b, const char *tenant, const registry_device *d
     int mid = 0;
     if (!state->doc || !event) {
         reject_code(b, tenant, dev, order_number, KB_ERR_JOURNAL_UNAVAILABLE, "out of memory");
-    } else if (order_publish_event(b, tenant, event) != 0 ||
-               order_publish_state(b, tenant, order_number, published, &mid) != 0) {
+    } else if (publish_change(b, tenant, order_number, published, event, &mid) != 0) {
         reject_code(b, tenant, dev, order_number, KB_ERR_JOURNAL_UNAVAILABLE,
                     "the broker connection failed; send it again");
     } else if (journal_change(b, tenant, order_number, state, event) != 0) {

@@ -89,9 +89,6 @@ static void on_message(struct mosquitto *mosq, void *ctx, const struct mosquitto
     case TOPIC_POS_SUBMIT:
     case TOPIC_KITCHEN_STATUS:
         order_service_handle(b, t.tenant, t.device, msg->payload, (size_t)msg->payloadlen);
-        /* Deliver now rather than after the rest of the burst is parsed:
-         * publishes made inside a callback are only queued by libmosquitto. */
-        mosquitto_loop_write(b->mosq, 1);
         break;
     case TOPIC_ORDER_STATE:
         if (msg->retain) order_service_reconcile(b, t.tenant, t.order_number, msg->payload, (size_t)msg->payloadlen);

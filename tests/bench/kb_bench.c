@@ -206,7 +206,11 @@ int main(int argc, char **argv)
     int direct = strcmp(o.path, "direct") == 0;
     run_state rs = {.kitchens = o.kitchens};
     rs.n = (int)(o.rate * o.seconds);
-    snprintf(rs.run, sizeof rs.run, "B%lx", (unsigned long)time(NULL) ^ (unsigned long)getpid());
+    /* Unique per run, so a retained order of an earlier run is never mistaken for ours. */
+    struct timespec id_ts;
+    clock_gettime(CLOCK_REALTIME, &id_ts);
+    snprintf(rs.run, sizeof rs.run, "B%lx%lx", (unsigned long)id_ts.tv_sec % 0xfffff,
+             ((unsigned long)id_ts.tv_nsec ^ (unsigned long)getpid()) % 0xfffff);
     rs.sent = calloc((size_t)rs.n, sizeof(double));
     rs.acked = calloc((size_t)rs.n, sizeof(double));
     rs.seen = calloc((size_t)rs.n * (size_t)o.kitchens, sizeof(double));

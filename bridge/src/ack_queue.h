@@ -25,6 +25,7 @@ typedef struct ack_entry {
     char tenant[REGISTRY_ID_MAX + 1];
     char device[REGISTRY_ID_MAX + 1];
     device_role role;
+    uint32_t reply; /* ORDER_REPLY_MQTT (0), or a legacy WebSocket connection id */
     char order_number[ORDER_NUMBER_MAX + 1];
 } ack_entry;
 

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "health.h"
+#include "legacy_gateway.h"
 
 typedef struct {
     unsigned char *buf; /* LWS_PRE bytes of room, then the body */
@@ -125,6 +126,10 @@ static int route(struct lws *wsi, http_session *s, bridge *b, const char *uri)
         char *text = metrics_text(b);
         return text ? respond(wsi, s, HTTP_STATUS_OK, "text/plain; version=0.0.4", text) : -1;
     }
+    if (strcmp(uri, "/clients") == 0) {
+        char *doc = legacy_gateway_clients_json(b);
+        return doc ? respond(wsi, s, HTTP_STATUS_OK, "application/json", doc) : -1;
+    }
     if (strcmp(uri, "/config.json") == 0) {
         char *doc = config_json(b);
         return doc ? respond(wsi, s, HTTP_STATUS_OK, "application/json", doc) : -1;
@@ -171,6 +176,14 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
             s->buf = NULL;
         }
         return 0;
+    /* A WebSocket upgrade without a subprotocol lands on this protocol (index
+     * 0): it is an old sync-server client. */
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+    case LWS_CALLBACK_ESTABLISHED:
+    case LWS_CALLBACK_RECEIVE:
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+    case LWS_CALLBACK_CLOSED:
+        return legacy_gateway_ws_callback(wsi, reason, in, len);
     default:
         return lws_callback_http_dummy(wsi, reason, user, in, len);
     }

@@ -1,5 +1,6 @@
 /* http_server.h - the bridge's HTTP side on KB_HTTP_PORT (libwebsockets):
- * /health, /metrics, /config.json and the web pages from KB_WEB_DIR. */
+ * /health, /metrics, /clients, /config.json, the web pages from KB_WEB_DIR,
+ * and WebSocket upgrades on / for old clients (legacy_gateway.c). */
 #ifndef KB_HTTP_SERVER_H
 #define KB_HTTP_SERVER_H
 

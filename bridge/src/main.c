@@ -16,6 +16,8 @@
 #include "dynsec_sync.h"
 #include "health.h"
 #include "http_server.h"
+#include "legacy_auth.h"
+#include "legacy_gateway.h"
 #include "log.h"
 #include "mqtt_link.h"
 #include "order_service.h"
@@ -58,6 +60,7 @@ static void reload_registry(bridge *b)
         dynsec_sync_forget_removed(b, old);
         dynsec_sync_start(b);
     }
+    legacy_gateway_registry_changed(b);
     registry_free(old);
 }
 
@@ -110,9 +113,10 @@ static int open_journal(bridge *b)
 static int start_http(bridge *b)
 {
     /* lws 4.1.6 crashes on .pprotocols, so the table is copied here. */
-    static struct lws_protocols protocols[3];
+    static struct lws_protocols protocols[4];
     protocols[0] = http_server_protocol;
     protocols[1] = mqtt_link_protocol;
+    protocols[2] = legacy_auth_protocol;
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     info.port = b->config.http_port;
@@ -149,6 +153,7 @@ int main(void)
     mosquitto_lib_init();
     int rc = 1;
     if (open_journal(&b) != 0 || start_http(&b) != 0 || mqtt_link_init(&b) != 0) goto out;
+    legacy_gateway_start(&b);
 
     signal_context = b.lws;
     struct sigaction sa;
@@ -169,6 +174,7 @@ int main(void)
     rc = 0;
 out:
     if (b.journal) order_service_shutdown(&b);
+    legacy_gateway_shutdown(&b);
     mqtt_link_destroy(&b);
     if (b.lws) {
         lws_sul_cancel(&b.tick);

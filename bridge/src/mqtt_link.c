@@ -88,7 +88,7 @@ static void on_message(struct mosquitto *mosq, void *ctx, const struct mosquitto
     switch (topic_parse(msg->topic, &t)) {
     case TOPIC_POS_SUBMIT:
     case TOPIC_KITCHEN_STATUS:
-        order_service_handle(b, t.tenant, t.device, msg->payload, (size_t)msg->payloadlen);
+        order_service_handle(b, t.tenant, t.device, msg->payload, (size_t)msg->payloadlen, ORDER_REPLY_MQTT);
         break;
     case TOPIC_ORDER_STATE:
         if (msg->retain) order_service_reconcile(b, t.tenant, t.order_number, msg->payload, (size_t)msg->payloadlen);

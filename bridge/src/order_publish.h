@@ -14,8 +14,9 @@ int order_publish_state(bridge *b, const char *tenant, const char *order_number,
 int order_publish_event(bridge *b, const char *tenant, const char *event_doc);
 /* Sends an accepted/duplicate ack for a ready queue entry. */
 void order_publish_ack(bridge *b, const ack_entry *e);
-/* Sends a rejection to a device's ack topic. */
+/* Sends a rejection to a device's ack topic, or to the legacy WebSocket
+ * connection `reply` (see ORDER_REPLY_MQTT). */
 void order_publish_rejection(bridge *b, const char *tenant, device_role role, const char *device,
-                             const order_rejection *rej);
+                             const order_rejection *rej, uint32_t reply);
 
 #endif

@@ -7,6 +7,7 @@
 
 #include "health.h"
 #include "json_util.h"
+#include "legacy_gateway.h"
 #include "log.h"
 #include "order_publish.h"
 
@@ -34,21 +35,31 @@ static int64_t next_seq(bridge *b, const char *tenant)
     return ++s->last;
 }
 
-static void reject(bridge *b, const char *tenant, const registry_device *dev, const order_rejection *rej)
+static void reject(bridge *b, const char *tenant, const registry_device *dev, uint32_t reply,
+                   const order_rejection *rej)
 {
     b->stats.rejected[rej->error]++;
     log_info("rejected %s from %s (order %s): %s", kb_error_code(rej->error), dev->username,
              rej->order_number[0] ? rej->order_number : "-", rej->detail);
-    order_publish_rejection(b, tenant, dev->role, dev->username, rej);
+    order_publish_rejection(b, tenant, dev->role, dev->username, rej, reply);
 }
 
-static void reject_code(bridge *b, const char *tenant, const registry_device *dev,
+static void reject_code(bridge *b, const char *tenant, const registry_device *dev, uint32_t reply,
                         const char *order_number, kb_error e, const char *detail)
 {
     order_rejection rej = {.error = e};
     snprintf(rej.order_number, sizeof rej.order_number, "%s", order_number);
     snprintf(rej.detail, sizeof rej.detail, "%s", detail);
-    reject(b, tenant, dev, &rej);
+    reject(b, tenant, dev, reply, &rej);
+}
+
+/* Turns a queued ack of a failed batch into a rejection. The device comes
+ * from the entry itself: an anonymous legacy client is in no registry. */
+static void reject_entry(bridge *b, const ack_entry *e, const char *detail)
+{
+    registry_device from = {.role = e->role, .tenant = -1};
+    memcpy(from.username, e->device, sizeof from.username);
+    reject_code(b, e->tenant, &from, e->reply, e->order_number, KB_ERR_JOURNAL_UNAVAILABLE, detail);
 }
 
 /* The epoch an ack must wait for: the open batch if any change is in it. */
@@ -58,8 +69,9 @@ static uint64_t wait_epoch(bridge *b)
                                                : journal_committed_epoch(b->journal);
 }
 
-static void queue_ack(bridge *b, const char *tenant, const registry_device *dev, const char *order_number,
-                      int64_t seq, order_status status, int duplicate, int mid, double started)
+static void queue_ack(bridge *b, const char *tenant, const registry_device *dev, uint32_t reply,
+                      const char *order_number, int64_t seq, order_status status, int duplicate, int mid,
+                      double started)
 {
     ack_entry *e = calloc(1, sizeof *e);
     if (!e) {
@@ -75,6 +87,7 @@ static void queue_ack(bridge *b, const char *tenant, const registry_device *dev,
     strcpy(e->tenant, tenant);
     strcpy(e->device, dev->username);
     e->role = dev->role;
+    e->reply = reply;
     strcpy(e->order_number, order_number);
     if (ack_queue_push(&b->acks, e) != 0) {
         log_error("out of memory queueing the ack for %s", order_number);
@@ -127,10 +140,7 @@ static int journal_change(bridge *b, const char *tenant, const char *order_numbe
     health_journal_failed(b, journal_last_error(b->journal));
     ack_entry *e;
     while ((e = ack_queue_pop_epoch(&b->acks, epoch))) {
-        const registry_device *dev = registry_find_device(b->registry, e->device);
-        if (dev)
-            reject_code(b, e->tenant, dev, e->order_number, KB_ERR_JOURNAL_UNAVAILABLE,
-                        "the bridge cannot write its journal; the order was not recorded, send it again later");
+        reject_entry(b, e, "the bridge cannot write its journal; the order was not recorded, send it again later");
         free(e);
     }
     return -1;
@@ -151,38 +161,40 @@ static int publish_change(bridge *b, const char *tenant, const char *order_numbe
 
 /* Publishes a change (deliver first), writes it into the open journal batch
  * and queues its ack. `published` is the retained state, NULL to clear it. */
-static void apply_change(bridge *b, const char *tenant, const registry_device *dev,
+static void apply_change(bridge *b, const char *tenant, const registry_device *dev, uint32_t reply,
                          const char *order_number, const journal_order *state, const char *published,
                          const char *event, double started)
 {
     int mid = 0;
     if (!state->doc || !event) {
-        reject_code(b, tenant, dev, order_number, KB_ERR_JOURNAL_UNAVAILABLE, "out of memory");
+        reject_code(b, tenant, dev, reply, order_number, KB_ERR_JOURNAL_UNAVAILABLE, "out of memory");
     } else if (publish_change(b, tenant, order_number, published, event, &mid) != 0) {
-        reject_code(b, tenant, dev, order_number, KB_ERR_JOURNAL_UNAVAILABLE,
+        reject_code(b, tenant, dev, reply, order_number, KB_ERR_JOURNAL_UNAVAILABLE,
                     "the broker connection failed; send it again");
     } else if (journal_change(b, tenant, order_number, state, event) != 0) {
-        reject_code(b, tenant, dev, order_number, KB_ERR_JOURNAL_UNAVAILABLE,
+        reject_code(b, tenant, dev, reply, order_number, KB_ERR_JOURNAL_UNAVAILABLE,
                     "the bridge cannot write its journal; the order was not recorded, send it again later");
     } else {
         if (state->seq == state->created_seq) b->stats.accepted++;
         else b->stats.status_changes++;
-        queue_ack(b, tenant, dev, order_number, state->seq, state->status, 0, mid, started);
+        queue_ack(b, tenant, dev, reply, order_number, state->seq, state->status, 0, mid, started);
+        /* Legacy WebSocket clients see the change when MQTT subscribers do. */
+        legacy_gateway_order_changed(b, tenant, state->doc, state->seq == state->created_seq);
     }
 }
 
-static void handle_create(bridge *b, const char *tenant, const registry_device *dev, order_request *req,
-                          double started)
+static void handle_create(bridge *b, const char *tenant, const registry_device *dev, uint32_t reply,
+                          order_request *req, double started)
 {
     journal_order old = {0};
     int found = journal_get_order(b->journal, tenant, req->order_number, &old);
     if (found < 0) {
-        reject_code(b, tenant, dev, req->order_number, KB_ERR_JOURNAL_UNAVAILABLE, "journal read failed");
+        reject_code(b, tenant, dev, reply, req->order_number, KB_ERR_JOURNAL_UNAVAILABLE, "journal read failed");
         return;
     }
     if (found) {
         b->stats.duplicates++;
-        queue_ack(b, tenant, dev, req->order_number, old.created_seq, old.status, 1, 0, started);
+        queue_ack(b, tenant, dev, reply, req->order_number, old.created_seq, old.status, 1, 0, started);
         free(old.doc);
         return;
     }
@@ -199,35 +211,35 @@ static void handle_create(bridge *b, const char *tenant, const registry_device *
     char *event = event_json("created", req->order_number, ORDER_STATUS_NEW, ORDER_STATUS_INVALID, seq,
                              now, dev->username, order);
     journal_order state = {ORDER_STATUS_NEW, seq, seq, doc};
-    apply_change(b, tenant, dev, req->order_number, &state, doc, event, started);
+    apply_change(b, tenant, dev, reply, req->order_number, &state, doc, event, started);
     free(doc);
     free(event);
 }
 
-static void handle_status(bridge *b, const char *tenant, const registry_device *dev, order_request *req,
-                          double started)
+static void handle_status(bridge *b, const char *tenant, const registry_device *dev, uint32_t reply,
+                          order_request *req, double started)
 {
     journal_order old = {0};
     int found = journal_get_order(b->journal, tenant, req->order_number, &old);
     if (found < 0) {
-        reject_code(b, tenant, dev, req->order_number, KB_ERR_JOURNAL_UNAVAILABLE, "journal read failed");
+        reject_code(b, tenant, dev, reply, req->order_number, KB_ERR_JOURNAL_UNAVAILABLE, "journal read failed");
         return;
     }
     if (!found) {
-        reject_code(b, tenant, dev, req->order_number, KB_ERR_UNKNOWN_ORDER, "no such order for this tenant");
+        reject_code(b, tenant, dev, reply, req->order_number, KB_ERR_UNKNOWN_ORDER, "no such order for this tenant");
         return;
     }
     char detail[ORDER_DETAIL_MAX];
     if (old.status == req->status) {
         b->stats.duplicates++;
-        queue_ack(b, tenant, dev, req->order_number, old.seq, old.status, 1, 0, started);
+        queue_ack(b, tenant, dev, reply, req->order_number, old.seq, old.status, 1, 0, started);
     } else if (!order_status_is_open(old.status)) {
         snprintf(detail, sizeof detail, "the order is already %s", order_status_name(old.status));
-        reject_code(b, tenant, dev, req->order_number, KB_ERR_ORDER_CLOSED, detail);
+        reject_code(b, tenant, dev, reply, req->order_number, KB_ERR_ORDER_CLOSED, detail);
     } else if (!order_status_can_move(old.status, req->status)) {
         snprintf(detail, sizeof detail, "%s -> %s is not allowed", order_status_name(old.status),
                  order_status_name(req->status));
-        reject_code(b, tenant, dev, req->order_number, KB_ERR_ILLEGAL_TRANSITION, detail);
+        reject_code(b, tenant, dev, reply, req->order_number, KB_ERR_ILLEGAL_TRANSITION, detail);
     } else {
         cJSON *order = cJSON_Parse(old.doc);
         int64_t seq = next_seq(b, tenant);
@@ -244,7 +256,7 @@ static void handle_status(bridge *b, const char *tenant, const registry_device *
                                seq, now, dev->username, NULL);
         }
         journal_order state = {req->status, seq, old.created_seq, doc};
-        apply_change(b, tenant, dev, req->order_number, &state, closing ? NULL : doc, event, started);
+        apply_change(b, tenant, dev, reply, req->order_number, &state, closing ? NULL : doc, event, started);
         cJSON_Delete(order);
         free(doc);
         free(event);
@@ -252,9 +264,9 @@ static void handle_status(bridge *b, const char *tenant, const registry_device *
     free(old.doc);
 }
 
-void order_service_handle(bridge *b, const char *tenant, const char *device, const void *payload, size_t len)
+void order_service_handle(bridge *b, const char *tenant, const char *device, const void *payload, size_t len,
+                          uint32_t reply)
 {
-    double started = bridge_now_ms();
     const registry_device *dev = registry_find_device(b->registry, device);
     const registry_tenant *t = dev && dev->tenant >= 0 ? &b->registry->tenants[dev->tenant] : NULL;
     if (!t || strcmp(t->id, tenant) != 0 || dev->role == DEVICE_ADMIN) {
@@ -263,15 +275,22 @@ void order_service_handle(bridge *b, const char *tenant, const char *device, con
         log_warn("ignored a message from %s on tenant %s: not a device of that tenant", device, tenant);
         return;
     }
+    order_service_handle_as(b, tenant, dev, payload, len, reply);
+}
+
+void order_service_handle_as(bridge *b, const char *tenant, const registry_device *dev, const void *payload,
+                             size_t len, uint32_t reply)
+{
+    double started = bridge_now_ms();
     order_request req;
     order_rejection rej;
     order_source source = dev->role == DEVICE_POS ? ORDER_SOURCE_POS : ORDER_SOURCE_KITCHEN;
     if (order_request_parse(payload, len, source, tenant, &req, &rej) != KB_OK) {
-        reject(b, tenant, dev, &rej);
+        reject(b, tenant, dev, reply, &rej);
         return;
     }
-    if (req.kind == ORDER_REQ_CREATE) handle_create(b, tenant, dev, &req, started);
-    else handle_status(b, tenant, dev, &req, started);
+    if (req.kind == ORDER_REQ_CREATE) handle_create(b, tenant, dev, reply, &req, started);
+    else handle_status(b, tenant, dev, reply, &req, started);
     order_request_free(&req);
 }
 
@@ -295,10 +314,7 @@ void order_service_flush(bridge *b)
             health_journal_failed(b, journal_last_error(b->journal));
             ack_entry *e;
             while ((e = ack_queue_pop_epoch(&b->acks, epoch))) {
-                const registry_device *dev = registry_find_device(b->registry, e->device);
-                if (dev)
-                    reject_code(b, e->tenant, dev, e->order_number, KB_ERR_JOURNAL_UNAVAILABLE,
-                                "the bridge cannot write its journal; send it again later");
+                reject_entry(b, e, "the bridge cannot write its journal; send it again later");
                 free(e);
             }
         } else {

@@ -7,18 +7,28 @@
  *   order_service_flush(): commit the batch (one fsync for all of it), then
  *     send every ack whose change is committed and PUBACKed.
  *
- * MQTT submits and (later) legacy WebSocket frames both enter here. */
+ * MQTT submits and legacy WebSocket frames (legacy_gateway.c) both enter
+ * here; `reply` says where the ack goes. */
 #ifndef KB_ORDER_SERVICE_H
 #define KB_ORDER_SERVICE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "bridge.h"
+
+/* Where an ack or rejection goes: the device's MQTT ack topic, or else the
+ * legacy WebSocket connection with this id (legacy_gateway.c). */
+#define ORDER_REPLY_MQTT 0u
 
 /* Handles one message from `device` of `tenant`. The device must be in the
  * registry with that tenant; the role decides what it may ask for. */
 void order_service_handle(bridge *b, const char *tenant, const char *device, const void *payload,
-                          size_t len);
+                          size_t len, uint32_t reply);
+/* The same for a device the caller vouches for: an anonymous legacy client
+ * in open mode, which is in no registry. */
+void order_service_handle_as(bridge *b, const char *tenant, const registry_device *dev,
+                             const void *payload, size_t len, uint32_t reply);
 /* Commits the open journal batch and sends the acks that became ready. */
 void order_service_flush(bridge *b);
 /* The broker PUBACKed message `mid`. */

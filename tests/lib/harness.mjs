@@ -284,3 +284,62 @@ export async function kitchenDevice(bus, tenant, device = `${tenant}-kitchen`, o
 }
 
 export function readJson(file) { return JSON.parse(readFileSync(file, 'utf8')); }
+
+/**
+ * A client of the legacy gateway (the old sync server's protocol) on the
+ * bridge's HTTP port, using the `ws` package as an old non-browser client
+ * would. opts: type, id, username, password (query parameters unless
+ * `basic` is set, then HTTP Basic), tenant, query (extra), headers, path.
+ * Resolves once the WebSocket is open (identification follows: wait for the
+ * "connected" frame, or for the close when it is refused).
+ */
+export async function legacyClient(bus, opts = {}) {
+  const { default: WebSocket } = await import('ws');
+  const q = new URLSearchParams(opts.query || {});
+  if (opts.type) q.set('client-type', opts.type);
+  if (opts.id) q.set('client-id', opts.id);
+  if (opts.tenant) q.set('tenant', opts.tenant);
+  const headers = { ...(opts.headers || {}) };
+  if (opts.username !== undefined && opts.basic) {
+    headers.Authorization = `Basic ${Buffer.from(`${opts.username}:${opts.password ?? opts.username}`).toString('base64')}`;
+  } else if (opts.username !== undefined) {
+    q.set('username', opts.username);
+    q.set('password', opts.password ?? opts.username);
+  }
+  const qs = q.toString();
+  const url = `ws://127.0.0.1:${bus.httpPort}${opts.path || '/'}${qs ? `?${qs}` : ''}`;
+  const ws = new WebSocket(url, { headers, maxPayload: 16 * 1024 * 1024 });
+  const client = {
+    ws, frames: [], closed: null,
+    send(frame) { ws.send(typeof frame === 'string' || Buffer.isBuffer(frame) ? frame : JSON.stringify(frame)); },
+    /** Resolves with the first frame (from index `from`) matching `match`. */
+    waitFrame(match, { timeout = 5000, what = 'a legacy frame', from = 0 } = {}) {
+      return waitFor(() => client.frames.slice(from).find(match), { timeout, what });
+    },
+    waitType(type, extra = () => true, o = {}) {
+      return client.waitFrame((f) => f.type === type && extra(f), { what: `a ${type} frame`, ...o });
+    },
+    /** The ack for `number` (after index `from`). */
+    waitAck(number, o = {}) {
+      return client.waitFrame((f) => f.type === 'ack' && f.payload?.order_number === number,
+        { what: `the legacy ack for ${number}`, ...o }).then((f) => f.payload);
+    },
+    waitClose({ timeout = 5000 } = {}) { return waitFor(() => client.closed, { timeout, what: 'the connection to close' }); },
+    async close() {
+      if (client.closed) return;
+      ws.close();
+      await client.waitClose().catch(() => ws.terminate());
+    },
+  };
+  ws.on('message', (data, isBinary) => {
+    try { client.frames.push(isBinary ? { binary: data } : JSON.parse(data.toString())); }
+    catch { client.frames.push({ unparsable: data.toString() }); }
+  });
+  ws.on('close', (code, reason) => { client.closed = { code, reason: reason.toString() }; });
+  await new Promise((resolve, reject) => {
+    ws.once('open', () => { ws._socket?.setNoDelay?.(true); resolve(); });
+    ws.once('error', reject);
+    ws.once('unexpected-response', (req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+  });
+  return client;
+}

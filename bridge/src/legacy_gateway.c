@@ -1,0 +1,636 @@
+/* legacy_gateway.c - see legacy_gateway.h for what a legacy connection is.
+ *
+ * A connection's life: ESTABLISHED reads who it is (query parameters, then
+ * headers, then HTTP Basic); with credentials its reads are paused while
+ * legacy_auth.c asks the broker, then it becomes READY: it gets
+ * {"type":"connected"} and, if it is a kitchen, every open order of its
+ * tenant as new_order frames. Closing sends the reason in the close frame.
+ *
+ * Frames go out through a per-connection queue, one lws_write per
+ * WRITEABLE callback, so a slow reader only grows its own queue; past
+ * QUEUE_MAX_BYTES it is dropped with a close reason. */
+#include "legacy_gateway.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "legacy_auth.h"
+#include "legacy_frames.h"
+#include "log.h"
+#include "order_publish.h"
+#include "order_service.h"
+
+#define CONN_MAX 512
+#define QUEUE_MAX_BYTES (4u << 20) /* far above a kitchen's backlog of open orders */
+#define RATE_BURST 60.0            /* frames a client may send at once */
+#define RATE_PER_S 20.0            /* and on average (old clients ping every 30 s) */
+#define FLOOD_CLOSE_AFTER 300      /* dropped frames in a row before we hang up */
+#define CLOSE_GRACE_S 3            /* a peer that will not take the close frame */
+#define ANON_POS "legacy-pos"      /* the "device" of anonymous clients in events */
+#define ANON_KITCHEN "legacy-kitchen"
+#define CLOSE_TRY_AGAIN_LATER 1013 /* RFC 6455 registry; lws 4.1.6 has no name for it */
+
+typedef enum { CONN_AUTHENTICATING, CONN_READY, CONN_CLOSING } conn_state;
+
+typedef struct out_msg {
+    struct out_msg *next;
+    size_t len;
+    unsigned char buf[]; /* LWS_PRE bytes of room, then the frame */
+} out_msg;
+
+typedef struct legacy_conn {
+    struct legacy_conn *next;
+    struct lws *wsi;
+    uint32_t id;
+    conn_state state;
+    device_role role;
+    int anonymous;
+    char device[REGISTRY_ID_MAX + 1]; /* registry username, or ANON_* */
+    char tenant[REGISTRY_ID_MAX + 1]; /* "" = every tenant (anonymous, none declared) */
+    char client_id[LEGACY_CLIENT_ID_MAX + 1];
+    char connected_at[32];
+    char *rx; /* the message being assembled from fragments */
+    size_t rx_len;
+    int rx_oversize;
+    out_msg *head, *tail;
+    size_t queued;
+    double tokens, refilled_ms, last_limit_error_ms;
+    unsigned dropped_in_row;
+    int close_code, close_sent;
+    char close_reason[100];
+} legacy_conn;
+
+static legacy_conn *conns;
+static int n_conns;
+static uint32_t last_id;
+
+static legacy_conn *find_conn(uint32_t id)
+{
+    for (legacy_conn *c = conns; c; c = c->next)
+        if (c->id == id) return c;
+    return NULL;
+}
+
+static void free_queue(legacy_conn *c)
+{
+    while (c->head) {
+        out_msg *m = c->head;
+        c->head = m->next;
+        free(m);
+    }
+    c->tail = NULL;
+    c->queued = 0;
+}
+
+/* Sends what is queued, then closes with `code` and `reason` (a close
+ * frame; the client's onclose sees both). `flush` = 0 drops the queue. */
+static void close_conn(legacy_conn *c, int code, const char *reason, int flush)
+{
+    if (c->state == CONN_CLOSING) return;
+    log_info("legacy %s %s: closing (%d %s)", device_role_name(c->role), c->client_id, code, reason);
+    c->state = CONN_CLOSING;
+    c->close_code = code;
+    snprintf(c->close_reason, sizeof c->close_reason, "%s", reason);
+    if (!flush) free_queue(c);
+    lws_callback_on_writable(c->wsi);
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, CLOSE_GRACE_S);
+}
+
+/* Queues a frame (taken; NULL = could not be built). */
+static void send_frame(legacy_conn *c, char *frame)
+{
+    if (!frame || c->state == CONN_CLOSING) {
+        if (!frame) log_error("legacy %s: out of memory building a frame", c->client_id);
+        free(frame);
+        return;
+    }
+    size_t len = strlen(frame);
+    if (c->queued + len > QUEUE_MAX_BYTES) {
+        free(frame);
+        close_conn(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "too slow: fell too far behind, reconnect", 0);
+        return;
+    }
+    out_msg *m = malloc(sizeof *m + LWS_PRE + len);
+    if (!m) {
+        free(frame);
+        close_conn(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "out of memory", 0);
+        return;
+    }
+    memcpy(m->buf + LWS_PRE, frame, len);
+    free(frame);
+    m->len = len;
+    m->next = NULL;
+    if (c->tail) c->tail->next = m;
+    else c->head = m;
+    c->tail = m;
+    c->queued += len;
+    lws_callback_on_writable(c->wsi);
+}
+
+static void send_error(legacy_conn *c, legacy_error e, const char *detail)
+{
+    char now[32];
+    bridge_iso_time(now, sizeof now);
+    send_frame(c, legacy_frame_error(e, detail, now));
+}
+
+/* Writes one queued frame; -1 closes the connection. */
+static int on_writeable(legacy_conn *c)
+{
+    out_msg *m = c->head;
+    if (m) {
+        c->head = m->next;
+        if (!c->head) c->tail = NULL;
+        c->queued -= m->len;
+        int n = lws_write(c->wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
+        free(m);
+        if (n < 0) return -1;
+        if (c->head || c->state == CONN_CLOSING) lws_callback_on_writable(c->wsi);
+        return 0;
+    }
+    /* Once: lws then sends the close frame and reads on until the peer's
+     * answer, so that unread input does not turn the close into a reset. */
+    if (c->state != CONN_CLOSING || c->close_sent) return 0;
+    c->close_sent = 1;
+    lws_close_reason(c->wsi, (enum lws_close_status)c->close_code, (unsigned char *)c->close_reason,
+                     strlen(c->close_reason));
+    return -1;
+}
+
+/* Token bucket: 1 if this frame may be handled now. */
+static int take_token(legacy_conn *c)
+{
+    double now = bridge_now_ms();
+    c->tokens += (now - c->refilled_ms) * RATE_PER_S / 1000.0;
+    if (c->tokens > RATE_BURST) c->tokens = RATE_BURST;
+    c->refilled_ms = now;
+    if (c->tokens < 1.0) return 0;
+    c->tokens -= 1.0;
+    return 1;
+}
+
+typedef struct {
+    legacy_conn *c;
+    const char *now;
+} backlog_ctx;
+
+static int send_backlog_one(void *ctx, const char *tenant, const char *order_number, const char *doc, int64_t seq)
+{
+    (void)order_number;
+    (void)seq;
+    backlog_ctx *k = ctx;
+    if (k->c->tenant[0] && strcmp(k->c->tenant, tenant) != 0) return 0;
+    send_frame(k->c, legacy_frame_new_order(doc, k->now));
+    return k->c->state == CONN_CLOSING; /* stop if it could not take them */
+}
+
+/* Identified: say so and, to a kitchen, send every open order it may see. */
+static void make_ready(bridge *b, legacy_conn *c)
+{
+    char now[32];
+    bridge_iso_time(now, sizeof now);
+    c->state = CONN_READY;
+    send_frame(c, legacy_frame_connected(c->client_id, device_role_name(c->role), c->anonymous ? NULL : c->device,
+                                         c->tenant, now));
+    if (c->role == DEVICE_KITCHEN) {
+        backlog_ctx k = {c, now};
+        if (journal_for_each_open(b->journal, send_backlog_one, &k) != 0 && c->state != CONN_CLOSING)
+            log_error("legacy %s: cannot read the open orders: %s", c->client_id, journal_last_error(b->journal));
+    }
+    log_info("legacy %s %s connected (%s, tenant %s)", device_role_name(c->role), c->client_id,
+             c->anonymous ? "anonymous" : c->device, c->tenant[0] ? c->tenant : "all");
+}
+
+void legacy_gateway_auth_done(bridge *b, uint32_t conn, int verdict)
+{
+    legacy_conn *c = find_conn(conn);
+    if (!c || c->state != CONN_AUTHENTICATING) return;
+    /* Reads resume either way: frames held back while we asked the broker,
+     * or the peer's answer to our close frame. */
+    lws_rx_flow_control(c->wsi, 1 | LWS_RXFLOW_REASON_FLAG_PROCESS_NOW);
+    const registry_device *dev = registry_find_device(b->registry, c->device);
+    if (verdict < 0) {
+        close_conn(c, CLOSE_TRY_AGAIN_LATER, "cannot check credentials now; try again", 0);
+        return;
+    }
+    if (!verdict || !dev || dev->role != c->role || dev->tenant < 0) {
+        close_conn(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "unauthorized: wrong username or password", 0);
+        return;
+    }
+    snprintf(c->tenant, sizeof c->tenant, "%s", b->registry->tenants[dev->tenant].id);
+    make_ready(b, c);
+}
+
+/* Copies src into out[len]; a value too long becomes "\x01", which no
+ * check accepts (truncating could turn a wrong value into a right one). */
+static void copy_value(char *out, size_t len, const char *src)
+{
+    size_t n = strlen(src);
+    if (n < len) memcpy(out, src, n + 1);
+    else memcpy(out, "\x01", 2);
+}
+
+/* A query parameter, else a header of the same name; "" if neither. */
+static void get_param(struct lws *wsi, const char *name, char *out, size_t len)
+{
+    char key[40], buf[320];
+    out[0] = '\0';
+    snprintf(key, sizeof key, "%s=", name);
+    const char *v = lws_get_urlarg_by_name(wsi, key, buf, sizeof buf);
+    if (v) {
+        copy_value(out, len, v);
+        return;
+    }
+    snprintf(key, sizeof key, "%s:", name);
+    if (lws_hdr_custom_length(wsi, key, (int)strlen(key)) > 0 &&
+        lws_hdr_custom_copy(wsi, buf, sizeof buf, key, (int)strlen(key)) >= 0)
+        copy_value(out, len, buf);
+}
+
+/* Username and password from the query, else from HTTP Basic. */
+static void get_credentials(struct lws *wsi, char *user, char *pass, size_t len)
+{
+    get_param(wsi, "username", user, len);
+    get_param(wsi, "password", pass, len);
+    if (user[0]) return;
+    char hdr[512], decoded[384];
+    if (lws_hdr_copy(wsi, hdr, sizeof hdr, WSI_TOKEN_HTTP_AUTHORIZATION) <= 0 || strncmp(hdr, "Basic ", 6) != 0)
+        return;
+    int n = lws_b64_decode_string(hdr + 6, decoded, sizeof decoded);
+    char *colon = n > 0 ? memchr(decoded, ':', (size_t)n) : NULL;
+    if (!colon) return;
+    *colon = '\0';
+    decoded[n < (int)sizeof decoded ? n : (int)sizeof decoded - 1] = '\0';
+    copy_value(user, len, decoded);
+    copy_value(pass, len, colon + 1);
+    memset(decoded, 0, sizeof decoded);
+    memset(hdr, 0, sizeof hdr);
+}
+
+/* Decides who a new connection is; it ends READY, AUTHENTICATING or CLOSING. */
+static void on_established(bridge *b, legacy_conn *c)
+{
+    char type[16], id[LEGACY_CLIENT_ID_MAX + 1], tenant[REGISTRY_ID_MAX + 2], user[300], pass[300];
+    get_param(c->wsi, "client-type", type, sizeof type);
+    get_param(c->wsi, "client-id", id, sizeof id);
+    get_param(c->wsi, "tenant", tenant, sizeof tenant);
+    get_credentials(c->wsi, user, pass, sizeof user);
+    snprintf(c->client_id, sizeof c->client_id, "legacy-%u", c->id);
+    int typed = type[0] != '\0';
+    if (typed && strcmp(type, "pos") != 0 && strcmp(type, "kitchen") != 0) {
+        close_conn(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "client-type must be pos or kitchen", 0);
+    } else if (id[0] && !legacy_client_id_valid(id)) {
+        close_conn(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "client-id must be 1-64 characters of A-Z a-z 0-9 . _ : -", 0);
+    } else if (n_conns > CONN_MAX) {
+        close_conn(c, CLOSE_TRY_AGAIN_LATER, "too many legacy connections; try again later", 0);
+    } else {
+        if (id[0]) memcpy(c->client_id, id, strlen(id) + 1);
+        c->role = typed && strcmp(type, "pos") == 0 ? DEVICE_POS : DEVICE_KITCHEN;
+        if (user[0]) {
+            /* A device: the registry fixes its role and tenant; the broker,
+             * which holds the passwords, says whether the password is right. */
+            const registry_device *dev = registry_find_device(b->registry, user);
+            if (!dev || dev->role == DEVICE_ADMIN || !registry_id_valid(user)) {
+                close_conn(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "unauthorized: wrong username or password", 0);
+            } else if (typed && dev->role != c->role) {
+                close_conn(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "client-type does not match this device's role", 0);
+            } else {
+                c->role = dev->role;
+                memcpy(c->device, user, strlen(user) + 1);
+                c->state = CONN_AUTHENTICATING;
+                lws_rx_flow_control(c->wsi, 0);
+                if (legacy_auth_start(b, c->id, user, pass) != 0)
+                    close_conn(c, CLOSE_TRY_AGAIN_LATER, "cannot check credentials now; try again", 0);
+            }
+        } else if (!b->registry->legacy_open) {
+            close_conn(c, LWS_CLOSE_STATUS_POLICY_VIOLATION,
+                       "unauthorized: pass username and password (query parameters or HTTP Basic)", 0);
+        } else if (!typed) {
+            close_conn(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "client-type must be pos or kitchen", 0);
+        } else if (tenant[0] && !registry_find_tenant(b->registry, tenant)) {
+            close_conn(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "unknown tenant", 0);
+        } else {
+            c->anonymous = 1;
+            snprintf(c->device, sizeof c->device, "%s", c->role == DEVICE_POS ? ANON_POS : ANON_KITCHEN);
+            copy_value(c->tenant, sizeof c->tenant, tenant); /* a registry id: it fits */
+            make_ready(b, c);
+        }
+    }
+    memset(pass, 0, sizeof pass);
+}
+
+/* The tenant whose order `number` is: the connection's own, or for an
+ * anonymous client of all tenants, the first that has the order (an open
+ * one first). "" if none. */
+static void order_tenant(bridge *b, const legacy_conn *c, const char *number, char *out)
+{
+    memcpy(out, c->tenant, sizeof c->tenant);
+    if (c->tenant[0] || !number[0]) return;
+    const char *closed_in = NULL;
+    for (size_t i = 0; i < b->registry->n_tenants; i++) {
+        journal_order o = {0};
+        const char *t = b->registry->tenants[i].id;
+        if (journal_get_order(b->journal, t, number, &o) != 1) continue;
+        int open = order_status_is_open(o.status);
+        free(o.doc);
+        if (open) {
+            copy_value(out, REGISTRY_ID_MAX + 1, t);
+            return;
+        }
+        if (!closed_in) closed_in = t;
+    }
+    if (closed_in) copy_value(out, REGISTRY_ID_MAX + 1, closed_in);
+}
+
+/* A rejection made here, before the order service could be asked. */
+static void reject_here(bridge *b, legacy_conn *c, const char *number, kb_error e, const char *detail)
+{
+    order_rejection rej = {.error = e};
+    snprintf(rej.order_number, sizeof rej.order_number, "%s", number);
+    snprintf(rej.detail, sizeof rej.detail, "%s", detail);
+    b->stats.rejected[e]++;
+    order_publish_rejection(b, c->tenant, c->role, c->device, &rej, c->id);
+}
+
+static void submit(bridge *b, legacy_conn *c, const char *tenant, const char *request)
+{
+    if (!c->anonymous) {
+        order_service_handle(b, tenant, c->device, request, strlen(request), c->id);
+        return;
+    }
+    const registry_tenant *t = registry_find_tenant(b->registry, tenant);
+    registry_device dev = {.role = c->role, .tenant = t ? (int)(t - b->registry->tenants) : -1};
+    memcpy(dev.username, c->device, sizeof dev.username);
+    order_service_handle_as(b, tenant, &dev, request, strlen(request), c->id);
+}
+
+/* A kitchen's receipt: only a new order moves (to accepted); for any other
+ * the answer is "duplicate" with its current state, as for a re-sent status. */
+static void acknowledge(bridge *b, legacy_conn *c, const char *tenant, const legacy_frame *f)
+{
+    journal_order o = {0};
+    if (f->order_number[0] && journal_get_order(b->journal, tenant, f->order_number, &o) == 1 &&
+        o.status != ORDER_STATUS_NEW) {
+        cJSON *ack = cJSON_CreateObject();
+        cJSON_AddStringToObject(ack, "order_number", f->order_number);
+        cJSON_AddStringToObject(ack, "result", "duplicate");
+        cJSON_AddNumberToObject(ack, "seq", (double)o.seq);
+        cJSON_AddStringToObject(ack, "status", order_status_name(o.status));
+        legacy_gateway_send_ack(b, c->id, ack);
+        cJSON_Delete(ack);
+    } else {
+        submit(b, c, tenant, f->request);
+    }
+    free(o.doc);
+}
+
+static void handle_frame(bridge *b, legacy_conn *c, const char *text, size_t len, int binary, int oversize)
+{
+    if (!take_token(c)) {
+        if (++c->dropped_in_row >= FLOOD_CLOSE_AFTER) {
+            close_conn(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "rate limit exceeded", 1);
+        } else if (bridge_now_ms() - c->last_limit_error_ms >= 1000) {
+            c->last_limit_error_ms = bridge_now_ms();
+            send_error(c, LEGACY_ERR_RATE_LIMITED, "too many frames: this one and the next are dropped; slow down");
+        }
+        return;
+    }
+    c->dropped_in_row = 0;
+    char detail[160];
+    if (binary) {
+        send_error(c, LEGACY_ERR_BINARY_FRAME, "send JSON text frames");
+        return;
+    }
+    if (oversize) {
+        snprintf(detail, sizeof detail, "a frame may be at most %d bytes", LEGACY_FRAME_MAX);
+        send_error(c, LEGACY_ERR_FRAME_TOO_LARGE, detail);
+        return;
+    }
+    legacy_frame f;
+    legacy_error e = legacy_frame_parse(text, len, c->role == DEVICE_POS, &f, detail, sizeof detail);
+    if (e != LEGACY_OK) {
+        send_error(c, e, detail);
+        return;
+    }
+    char tenant[REGISTRY_ID_MAX + 1], now[32];
+    switch (f.type) {
+    case LEGACY_PING:
+        bridge_iso_time(now, sizeof now);
+        send_frame(c, legacy_frame_pong(now));
+        break;
+    case LEGACY_PONG:
+        break;
+    case LEGACY_NEW_ORDER:
+        if (c->role != DEVICE_POS) {
+            send_error(c, LEGACY_ERR_FORBIDDEN, "only a POS may send new_order");
+            break;
+        }
+        /* Anonymous: the order names its tenant, or the outlet has one. */
+        snprintf(tenant, sizeof tenant, "%s", c->tenant[0] ? c->tenant
+                                              : registry_find_tenant(b->registry, f.tenant) ? f.tenant
+                                              : b->registry->n_tenants == 1 ? b->registry->tenants[0].id : "");
+        if (tenant[0]) submit(b, c, tenant, f.request);
+        else reject_here(b, c, f.order_number, KB_ERR_TENANT_MISMATCH, "tenant_id must name a tenant of this outlet");
+        break;
+    case LEGACY_ORDER_UPDATE:
+    case LEGACY_ORDER_ACK:
+        if (f.type == LEGACY_ORDER_ACK && c->role != DEVICE_KITCHEN) {
+            send_error(c, LEGACY_ERR_FORBIDDEN, "only a kitchen may acknowledge an order");
+            break;
+        }
+        order_tenant(b, c, f.order_number, tenant);
+        if (!tenant[0]) reject_here(b, c, f.order_number, KB_ERR_UNKNOWN_ORDER, "no such order");
+        else if (f.type == LEGACY_ORDER_ACK) acknowledge(b, c, tenant, &f);
+        else submit(b, c, tenant, f.request);
+        break;
+    }
+    legacy_frame_free(&f);
+}
+
+/* Collects a message across fragments and hands it on when complete. */
+static void on_receive(bridge *b, legacy_conn *c, const void *in, size_t len)
+{
+    if (!c->rx_oversize) {
+        if (c->rx_len + len > LEGACY_FRAME_MAX) {
+            c->rx_oversize = 1; /* keep reading to its end, keep nothing */
+            free(c->rx);
+            c->rx = NULL;
+            c->rx_len = 0;
+        } else if (len) {
+            char *grown = realloc(c->rx, c->rx_len + len);
+            if (!grown) {
+                close_conn(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "out of memory", 0);
+                return;
+            }
+            memcpy(grown + c->rx_len, in, len);
+            c->rx = grown;
+            c->rx_len += len;
+        }
+    }
+    if (!lws_is_final_fragment(c->wsi) || lws_remaining_packet_payload(c->wsi)) return;
+    if (c->state == CONN_READY)
+        handle_frame(b, c, c->rx ? c->rx : "", c->rx_len, lws_frame_is_binary(c->wsi), c->rx_oversize);
+    free(c->rx);
+    c->rx = NULL;
+    c->rx_len = 0;
+    c->rx_oversize = 0;
+}
+
+static void free_conn(legacy_conn *c)
+{
+    for (legacy_conn **p = &conns; *p; p = &(*p)->next)
+        if (*p == c) {
+            *p = c->next;
+            n_conns--;
+            break;
+        }
+    lws_set_opaque_user_data(c->wsi, NULL);
+    free_queue(c);
+    free(c->rx);
+    free(c);
+}
+
+static int uri_is_root(struct lws *wsi)
+{
+    char uri[8];
+    return lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) > 0 && strcmp(uri, "/") == 0;
+}
+
+int legacy_gateway_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *in, size_t len)
+{
+    bridge *b = lws_context_user(lws_get_context(wsi));
+    legacy_conn *c = lws_get_opaque_user_data(wsi);
+    switch (reason) {
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        return uri_is_root(wsi) ? 0 : 1; /* the old server served / only */
+    case LWS_CALLBACK_ESTABLISHED:
+        c = calloc(1, sizeof *c);
+        if (!c) return -1;
+        c->wsi = wsi;
+        if (++last_id == ORDER_REPLY_MQTT) ++last_id;
+        c->id = last_id;
+        c->tokens = RATE_BURST;
+        c->refilled_ms = bridge_now_ms();
+        bridge_iso_time(c->connected_at, sizeof c->connected_at);
+        c->next = conns;
+        conns = c;
+        n_conns++;
+        lws_set_opaque_user_data(wsi, c);
+        on_established(b, c);
+        return 0;
+    case LWS_CALLBACK_RECEIVE:
+        if (c && c->state != CONN_CLOSING) on_receive(b, c, in, len);
+        return 0;
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return c ? on_writeable(c) : -1;
+    case LWS_CALLBACK_CLOSED:
+        if (c) {
+            if (c->state != CONN_CLOSING)
+                log_info("legacy %s %s disconnected", device_role_name(c->role), c->client_id);
+            free_conn(c);
+        }
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+void legacy_gateway_order_changed(bridge *b, const char *tenant, const char *doc, int created)
+{
+    (void)b;
+    if (!conns) return;
+    char now[32];
+    bridge_iso_time(now, sizeof now);
+    /* As the old server did: new orders to kitchens, status changes to all. */
+    char *frame = created ? legacy_frame_new_order(doc, now) : legacy_frame_status_update(doc, now);
+    if (!frame) return;
+    for (legacy_conn *c = conns; c; c = c->next)
+        if (c->state == CONN_READY && (!c->tenant[0] || strcmp(c->tenant, tenant) == 0) &&
+            (!created || c->role == DEVICE_KITCHEN))
+            send_frame(c, strdup(frame));
+    free(frame);
+}
+
+void legacy_gateway_send_ack(bridge *b, uint32_t conn, const cJSON *ack)
+{
+    (void)b;
+    legacy_conn *c = find_conn(conn);
+    if (!c) return; /* it went away before its change was durable */
+    char now[32];
+    bridge_iso_time(now, sizeof now);
+    send_frame(c, legacy_frame_ack(ack, now));
+}
+
+char *legacy_gateway_clients_json(bridge *b)
+{
+    (void)b;
+    cJSON *doc = cJSON_CreateObject(), *list = cJSON_CreateArray();
+    int total = 0;
+    for (legacy_conn *c = conns; c; c = c->next) {
+        if (c->state == CONN_CLOSING) continue;
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "id", c->client_id);
+        cJSON_AddStringToObject(e, "type", device_role_name(c->role));
+        cJSON_AddStringToObject(e, "connectedAt", c->connected_at);
+        cJSON_AddStringToObject(e, "transport", "legacy-websocket");
+        if (c->anonymous) cJSON_AddNullToObject(e, "device");
+        else cJSON_AddStringToObject(e, "device", c->device);
+        if (c->tenant[0]) cJSON_AddStringToObject(e, "tenant", c->tenant);
+        else cJSON_AddNullToObject(e, "tenant");
+        cJSON_AddStringToObject(e, "state", c->state == CONN_READY ? "ready" : "authenticating");
+        cJSON_AddItemToArray(list, e);
+        total++;
+    }
+    cJSON_AddNumberToObject(doc, "total", total);
+    cJSON_AddItemToObject(doc, "clients", list);
+    /* Mosquitto 2.0 offers no list of connected clients to ask. */
+    cJSON_AddStringToObject(doc, "mqtt_clients", "not listed: ask the broker ($SYS/broker/clients/connected)");
+    char *text = cJSON_PrintUnformatted(doc);
+    cJSON_Delete(doc);
+    return text;
+}
+
+static void warn_if_open(const registry *r)
+{
+    if (!r->legacy_open) return;
+    log_warn("*****************************************************************");
+    log_warn("LEGACY GATEWAY IN OPEN MODE: anyone who can reach the HTTP port can");
+    log_warn("connect without credentials, place orders and read every order.");
+    log_warn("Use it only for a migration period; see docs/LEGACY.md.");
+    log_warn("*****************************************************************");
+}
+
+void legacy_gateway_start(bridge *b)
+{
+    warn_if_open(b->registry);
+    log_info("legacy gateway on ws://%s:%d/ (%s mode)", b->config.http_bind[0] ? b->config.http_bind : "0.0.0.0",
+             b->config.http_port, b->registry->legacy_open ? "open" : "authenticated");
+}
+
+void legacy_gateway_registry_changed(bridge *b)
+{
+    const registry *r = b->registry;
+    warn_if_open(r);
+    for (legacy_conn *c = conns; c; c = c->next) {
+        if (c->state == CONN_CLOSING) continue;
+        if (c->anonymous) {
+            if (!r->legacy_open)
+                close_conn(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "the gateway now requires credentials", 1);
+            else if (c->tenant[0] && !registry_find_tenant(r, c->tenant))
+                close_conn(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "unknown tenant", 1);
+            continue;
+        }
+        const registry_device *dev = registry_find_device(r, c->device);
+        if (c->state == CONN_AUTHENTICATING) continue; /* checked when the verdict comes */
+        if (!dev || dev->role != c->role || dev->tenant < 0 || strcmp(r->tenants[dev->tenant].id, c->tenant) != 0)
+            close_conn(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "this device was removed or changed", 1);
+    }
+}
+
+void legacy_gateway_shutdown(bridge *b)
+{
+    (void)b;
+    legacy_auth_shutdown();
+    while (conns) free_conn(conns);
+}

@@ -99,6 +99,7 @@ static int open_journal(bridge *b)
         return -1;
     }
     b->journal_ok = 1;
+    log_info("journal %s: %lld open orders", path, (long long)journal_open_total(b->journal));
     /* `kitchen-bus add-device` finds the bridge here to ask for a reload. */
     snprintf(path, sizeof path, "%s/kb-bridge.pid", dir);
     FILE *pid = fopen(path, "w");
@@ -106,7 +107,6 @@ static int open_journal(bridge *b)
         fprintf(pid, "%ld\n", (long)getpid());
         fclose(pid);
     }
-    log_info("journal %s: %lld open orders", path, (long long)journal_open_total(b->journal));
     return 0;
 }
 

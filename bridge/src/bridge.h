@@ -27,10 +27,13 @@ typedef struct {
     uint64_t rejected[KB_ERR__COUNT];
     uint64_t broker_reconnects;
     uint64_t journal_failures;
+    uint64_t uplink_replayed;     /* events re-sent to head office */
     uint64_t ack_latency_buckets[LATENCY_BUCKETS]; /* cumulative at render */
     uint64_t ack_latency_count;
     double ack_latency_sum_ms;
 } bridge_stats;
+
+struct uplink_state;
 
 typedef struct bridge {
     kb_config config;
@@ -49,6 +52,7 @@ typedef struct bridge {
     int connect_backoff_ms;
     int journal_ok;
     char journal_error[256];
+    struct uplink_state *uplink; /* NULL unless KB_UPLINK=1 (uplink_replay.c) */
     int stopping;
     time_t started_at;
 } bridge;

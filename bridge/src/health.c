@@ -156,6 +156,9 @@ char *metrics_text(bridge *b)
     emit(&t, "# HELP kb_journal_failures_total Failed journal writes or commits.\n"
              "# TYPE kb_journal_failures_total counter\nkb_journal_failures_total %llu\n",
          (unsigned long long)s->journal_failures);
+    emit(&t, "# HELP kb_uplink_replayed_events_total Journaled events re-sent to head office.\n"
+             "# TYPE kb_uplink_replayed_events_total counter\nkb_uplink_replayed_events_total %llu\n",
+         (unsigned long long)s->uplink_replayed);
     if (t.failed) {
         free(t.buf);
         return NULL;

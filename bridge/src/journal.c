@@ -11,7 +11,7 @@
 #include <string.h>
 
 enum { ST_GET, ST_PUT_ORDER, ST_PUT_EVENT, ST_LAST_SEQ, ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
-       ST_OPEN_ALL, ST_COUNT_OPEN, ST_OPEN_TOTAL, ST__COUNT };
+       ST_OPEN_ALL, ST_COUNT_OPEN, ST_OPEN_TOTAL, ST_EVENTS_AFTER, ST__COUNT };
 
 static const char *const sql_text[ST__COUNT] = {
     [ST_GET] = "SELECT status, seq, created_seq, doc FROM orders WHERE tenant=?1 AND order_number=?2",
@@ -26,6 +26,7 @@ static const char *const sql_text[ST__COUNT] = {
     [ST_OPEN_ALL] = "SELECT tenant, order_number, doc, seq FROM orders WHERE open=1 ORDER BY tenant, seq",
     [ST_COUNT_OPEN] = "SELECT tenant, count(*) FROM orders WHERE open=1 GROUP BY tenant",
     [ST_OPEN_TOTAL] = "SELECT count(*) FROM orders WHERE open=1",
+    [ST_EVENTS_AFTER] = "SELECT seq, doc FROM events WHERE tenant=?1 AND seq>?2 ORDER BY seq LIMIT ?3",
 };
 
 static const char schema[] =
@@ -212,6 +213,20 @@ int64_t journal_open_total(journal *j)
     int64_t n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
     sqlite3_reset(s);
     return n;
+}
+
+int journal_events_after(journal *j, const char *tenant, int64_t after, int limit, journal_event_fn fn,
+                         void *ctx)
+{
+    sqlite3_stmt *s = stmt(j, ST_EVENTS_AFTER);
+    sqlite3_bind_text(s, 1, tenant, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, after);
+    sqlite3_bind_int(s, 3, limit);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        if (fn(ctx, sqlite3_column_int64(s, 0), (const char *)sqlite3_column_text(s, 1))) break;
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(j, "read events");
 }
 
 int journal_probe(journal *j)

@@ -55,6 +55,11 @@ int64_t journal_open_total(journal *j);
 
 /* A tiny durable write, to find out whether a failed journal works again. */
 int journal_probe(journal *j);
+typedef int (*journal_event_fn)(void *ctx, int64_t seq, const char *doc);
+/* Calls fn for up to `limit` events of `tenant` with seq > after, in seq
+ * order; stops early if fn returns nonzero. */
+int journal_events_after(journal *j, const char *tenant, int64_t after, int limit, journal_event_fn fn,
+                         void *ctx);
 const char *journal_last_error(journal *j);
 
 #endif

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "mqtt_link.h"
 #include "order_service.h"
+#include "uplink_replay.h"
 
 #define TICK_US (100 * LWS_US_PER_MS)
 
@@ -77,6 +78,7 @@ static void tick(lws_sorted_usec_list_t *sul)
         if (journal_probe(b->journal) == 0) health_journal_recovered(b);
     }
     mqtt_link_tick(b);
+    uplink_replay_tick(b);
     order_service_flush(b);
     lws_sul_schedule(b->lws, 0, &b->tick, tick, TICK_US);
 }
@@ -154,6 +156,7 @@ int main(void)
     int rc = 1;
     if (open_journal(&b) != 0 || start_http(&b) != 0 || mqtt_link_init(&b) != 0) goto out;
     legacy_gateway_start(&b);
+    uplink_replay_init(&b);
 
     signal_context = b.lws;
     struct sigaction sa;
@@ -175,6 +178,7 @@ int main(void)
 out:
     if (b.journal) order_service_shutdown(&b);
     legacy_gateway_shutdown(&b);
+    uplink_replay_shutdown(&b);
     mqtt_link_destroy(&b);
     if (b.lws) {
         lws_sul_cancel(&b.tick);

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "order_service.h"
 #include "topics.h"
+#include "uplink_replay.h"
 
 #define KEEPALIVE_S 30
 #define SESSION_EXPIRY_S (7 * 24 * 3600)
@@ -60,6 +61,7 @@ static void on_connect(struct mosquitto *mosq, void *ctx, int rc, int flags, con
     /* Only the retained state the broker holds comes back, never our own
      * publishes: it is compared with the journal (order_service_reconcile). */
     mosquitto_subscribe_v5(mosq, NULL, TOPIC_SUB_ORDERS, 1, MQTT_SUB_OPT_NO_LOCAL, NULL);
+    uplink_replay_on_connect(b);
     dynsec_sync_start(b);
     order_service_republish_open(b);
     /* "ok" goes out after the open orders: the broker stores our publishes
@@ -92,6 +94,9 @@ static void on_message(struct mosquitto *mosq, void *ctx, const struct mosquitto
         break;
     case TOPIC_ORDER_STATE:
         if (msg->retain) order_service_reconcile(b, t.tenant, t.order_number, msg->payload, (size_t)msg->payloadlen);
+        break;
+    case TOPIC_UPLINK_SEEN:
+        uplink_replay_on_seen(b, t.tenant, msg->payload, (size_t)msg->payloadlen);
         break;
     case TOPIC_DYNSEC_REPLY:
         dynsec_sync_on_response(b, msg->payload, (size_t)msg->payloadlen);

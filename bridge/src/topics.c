@@ -35,6 +35,9 @@ topic_kind topic_parse(const char *topic, topic_info *out)
     strcpy(copy, topic);
     char *lv[6];
     int n = split(copy, lv, 6);
+    if (n == 4 && strcmp(lv[0], "outlet") == 0 && strcmp(lv[1], "uplink") == 0 && strcmp(lv[2], "seen") == 0 &&
+        copy_id(out->tenant, lv[3]))
+        return out->kind = TOPIC_UPLINK_SEEN;
     if (n < 5 || strcmp(lv[0], "outlet") != 0 || strcmp(lv[1], "tenant") != 0) return TOPIC_OTHER;
     if (!copy_id(out->tenant, lv[2])) return TOPIC_OTHER;
     if (n == 5 && strcmp(lv[3], "orders") == 0 && order_number_valid(lv[4])) {

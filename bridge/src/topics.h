@@ -7,7 +7,9 @@
  *   outlet/tenant/<t>/orders/<order>        retained order state
  *   outlet/tenant/<t>/events                change events
  *   outlet/device/<d>/info                  retained device identity
- *   outlet/bridge/health                    retained bridge health */
+ *   outlet/bridge/health                    retained bridge health
+ *   outlet/uplink/seen/<t>                  retained, from head office
+ *   outlet/uplink/replay/<t>                re-sent events, to head office */
 #ifndef KB_TOPICS_H
 #define KB_TOPICS_H
 
@@ -20,6 +22,7 @@
 #define TOPIC_SUB_SUBMIT "outlet/tenant/+/pos/+/submit"
 #define TOPIC_SUB_STATUS "outlet/tenant/+/kitchen/+/status"
 #define TOPIC_SUB_ORDERS "outlet/tenant/+/orders/+"
+#define TOPIC_SUB_UPLINK_SEEN "outlet/uplink/seen/+"
 #define TOPIC_HEALTH "outlet/bridge/health"
 #define TOPIC_DYNSEC "$CONTROL/dynamic-security/v1"
 #define TOPIC_DYNSEC_RESPONSE "$CONTROL/dynamic-security/v1/response"
@@ -29,7 +32,8 @@ typedef enum {
     TOPIC_POS_SUBMIT,
     TOPIC_KITCHEN_STATUS,
     TOPIC_ORDER_STATE,
-    TOPIC_DYNSEC_REPLY
+    TOPIC_DYNSEC_REPLY,
+    TOPIC_UPLINK_SEEN
 } topic_kind;
 
 typedef struct {

@@ -63,7 +63,7 @@ before(async () => {
   ].join('\n'));
   await startCentral();
 
-  bus = await startBus({ bridge: false });
+  bus = await startBus({ bridge: false, env: { KB_UPLINK: '1', KB_UPLINK_GRACE_MS: '1000' } });
   await bus.stopBroker();
   appendFileSync(path.join(bus.dir, 'broker/mosquitto.conf'), `\n${uplinkConfig()}`);
   await bus.startBroker();
@@ -89,6 +89,9 @@ after(async () => {
 const eventsAtHeadOffice = () => headOffice.received
   .filter((m) => m.topic.startsWith(`${PREFIX}outlet/tenant/`) && m.topic.endsWith('/events'))
   .map((m) => ({ tenant: m.topic.split('/')[5], ...JSON.parse(m.payload) }));
+const replaysAtHeadOffice = () => headOffice.received
+  .filter((m) => m.topic.startsWith(`${PREFIX}replay/`))
+  .map((m) => ({ tenant: m.topic.split('/').pop(), ...JSON.parse(m.payload) }));
 
 test('events reach head office under the outlet prefix, and events only', async () => {
   await waitFor(() => headOffice.received.some((m) => m.topic === `${PREFIX}uplink` && m.payload === '1'),
@@ -146,24 +149,36 @@ test('head office offline: orders go on, and every event arrives when it is back
   kitchen.client.end(true);
 });
 
-// The gap docs/UPLINK.md designs a fix for: the outlet broker holds the
-// queue for head office in memory, so a kill -9 (power cut) while head office
-// is unreachable loses the events queued since its last autosave. Not built
-// yet (the bridge must re-send from its journal); kept as a todo so it runs,
-// shows the loss, and becomes the acceptance test of that work.
-test('outlet broker killed while head office is down: events are re-sent from the journal',
-  { todo: 'journal replay to head office is designed (docs/UPLINK.md) but not built' }, async () => {
-    await stopCentral();
-    const pos = await posDevice(bus, 'noodle');
-    const expected = [];
-    for (let i = 0; i < 5; i++) expected.push((await pos.submit(makeOrder('noodle'))).seq);
-    pos.client.end(true);
-    await bus.killBroker();
-    await bus.startBroker();
-    await bus.waitHealthy(20000);
-    await startCentral();
-    await waitFor(() => {
-      const seen = new Set(eventsAtHeadOffice().filter((e) => e.tenant === 'noodle').map((e) => e.seq));
-      return expected.every((s) => seen.has(s));
-    }, { timeout: 8000, what: 'the noodle events queued before the kill -9' });
-  });
+// A kill -9 (power cut) of the outlet broker while head office is
+// unreachable loses the events it had queued in memory. Head office's
+// consumer publishes the highest seq it holds per tenant; the bridge
+// (KB_UPLINK=1) re-sends the rest from its journal on replay/<tenant>.
+test('outlet broker killed while head office is down: events are re-sent from the journal', async () => {
+  await stopCentral();
+  const pos = await posDevice(bus, 'noodle');
+  const expected = [];
+  for (let i = 0; i < 5; i++) expected.push((await pos.submit(makeOrder('noodle'))).seq);
+  const kitchen = await kitchenDevice(bus, 'noodle');
+  pos.client.end(true);
+  await bus.killBroker();
+  await bus.startBroker();
+  await bus.waitHealthy(20000);
+  await startCentral();
+  await waitFor(() => headOffice.connected, { timeout: 10000, what: 'the consumer to reconnect' });
+  // The consumer stores what it got and says how far it is complete.
+  const stored = () => new Set([...eventsAtHeadOffice(), ...replaysAtHeadOffice()]
+    .filter((e) => e.tenant === 'noodle').map((e) => e.seq));
+  let have = 0;
+  while (stored().has(have + 1)) have += 1;
+  await headOffice.publishAsync(`${PREFIX}seen/noodle`, JSON.stringify({ seq: have }), { qos: 1, retain: true });
+  await waitFor(() => expected.every((s) => stored().has(s)), { timeout: 20000, what: 'the noodle events re-sent from the journal' });
+  const replayed = replaysAtHeadOffice().filter((e) => e.tenant === 'noodle');
+  assert.ok(replayed.length >= expected.length - have, `${replayed.length} events replayed`);
+  assert.ok(replayed.every((e) => e.event === 'created' && e.seq > have), 'only what head office lacked');
+  // Kitchens never see a replay: it is not on any topic they may read.
+  assert.equal(kitchen.client.received.filter((m) => m.topic.includes('replay')).length, 0);
+  assert.equal(kitchen.events().length, 0, 'no event re-announced to the kitchen');
+  const metrics = await (await fetch(bus.url('/metrics'))).text();
+  assert.match(metrics, /kb_uplink_replayed_events_total [1-9]/);
+  kitchen.client.end(true);
+});

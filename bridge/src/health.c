@@ -156,6 +156,9 @@ char *metrics_text(bridge *b)
     emit(&t, "# HELP kb_journal_failures_total Failed journal writes or commits.\n"
              "# TYPE kb_journal_failures_total counter\nkb_journal_failures_total %llu\n",
          (unsigned long long)s->journal_failures);
+    emit(&t, "# HELP kb_journal_memory_bytes Memory SQLite holds (page cache, statements).\n"
+             "# TYPE kb_journal_memory_bytes gauge\nkb_journal_memory_bytes %lld\n",
+         (long long)journal_memory_used());
     emit(&t, "# HELP kb_uplink_replayed_events_total Journaled events re-sent to head office.\n"
              "# TYPE kb_uplink_replayed_events_total counter\nkb_uplink_replayed_events_total %llu\n",
          (unsigned long long)s->uplink_replayed);

@@ -229,6 +229,8 @@ int journal_events_after(journal *j, const char *tenant, int64_t after, int limi
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(j, "read events");
 }
 
+int64_t journal_memory_used(void) { return sqlite3_memory_used(); }
+
 int journal_probe(journal *j)
 {
     if (j->in_batch) return 0;

@@ -60,6 +60,8 @@ typedef int (*journal_event_fn)(void *ctx, int64_t seq, const char *doc);
  * order; stops early if fn returns nonzero. */
 int journal_events_after(journal *j, const char *tenant, int64_t after, int limit, journal_event_fn fn,
                          void *ctx);
+/* Bytes of memory SQLite holds right now (page cache, statements). */
+int64_t journal_memory_used(void);
 const char *journal_last_error(journal *j);
 
 #endif

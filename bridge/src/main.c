@@ -5,6 +5,7 @@
  * SIGINT/SIGTERM stop cleanly; SIGHUP reloads the registry (the old one
  * stays in force if the new file is bad). */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 #include "uplink_replay.h"
 
 #define TICK_US (100 * LWS_US_PER_MS)
+#define TRIM_EVERY_MS 10000.0
 
 static volatile sig_atomic_t stop_requested, reload_requested;
 static struct lws_context *signal_context;
@@ -79,6 +81,13 @@ static void tick(lws_sorted_usec_list_t *sul)
     }
     mqtt_link_tick(b);
     uplink_replay_tick(b);
+    static double last_trim;
+    if (bridge_now_ms() - last_trim > TRIM_EVERY_MS) {
+        /* A burst of orders leaves freed memory in glibc's heap; measured,
+         * RSS then stays ~2 MB above what is live. Hand it back. */
+        last_trim = bridge_now_ms();
+        malloc_trim(0);
+    }
     order_service_flush(b);
     lws_sul_schedule(b->lws, 0, &b->tick, tick, TICK_US);
 }

@@ -183,15 +183,23 @@ static void apply_change(bridge *b, const char *tenant, const registry_device *d
     }
 }
 
+/* The journal's record of an order: 1 found, 0 not, -1 after telling the
+ * sender the journal could not be read. */
+static int lookup(bridge *b, const char *tenant, const registry_device *dev, uint32_t reply,
+                  const char *order_number, journal_order *out)
+{
+    int found = journal_get_order(b->journal, tenant, order_number, out);
+    if (found < 0)
+        reject_code(b, tenant, dev, reply, order_number, KB_ERR_JOURNAL_UNAVAILABLE, "journal read failed");
+    return found;
+}
+
 static void handle_create(bridge *b, const char *tenant, const registry_device *dev, uint32_t reply,
                           order_request *req, double started)
 {
     journal_order old = {0};
-    int found = journal_get_order(b->journal, tenant, req->order_number, &old);
-    if (found < 0) {
-        reject_code(b, tenant, dev, reply, req->order_number, KB_ERR_JOURNAL_UNAVAILABLE, "journal read failed");
-        return;
-    }
+    int found = lookup(b, tenant, dev, reply, req->order_number, &old);
+    if (found < 0) return;
     if (found) {
         b->stats.duplicates++;
         queue_ack(b, tenant, dev, reply, req->order_number, old.created_seq, old.status, 1, 0, started);
@@ -220,11 +228,8 @@ static void handle_status(bridge *b, const char *tenant, const registry_device *
                           order_request *req, double started)
 {
     journal_order old = {0};
-    int found = journal_get_order(b->journal, tenant, req->order_number, &old);
-    if (found < 0) {
-        reject_code(b, tenant, dev, reply, req->order_number, KB_ERR_JOURNAL_UNAVAILABLE, "journal read failed");
-        return;
-    }
+    int found = lookup(b, tenant, dev, reply, req->order_number, &old);
+    if (found < 0) return;
     if (!found) {
         reject_code(b, tenant, dev, reply, req->order_number, KB_ERR_UNKNOWN_ORDER, "no such order for this tenant");
         return;

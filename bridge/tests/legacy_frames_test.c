@@ -9,16 +9,7 @@
 #include "legacy_frames.h"
 #include "order_validate.h"
 
-static int failures, checks;
-
-#define CHECK(cond)                                                        \
-    do {                                                                   \
-        checks++;                                                          \
-        if (!(cond)) {                                                     \
-            failures++;                                                    \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                  \
-    } while (0)
+#include "check.h"
 
 static legacy_error parse(const char *text, int from_pos, legacy_frame *f)
 {
@@ -249,6 +240,5 @@ int main(void)
     test_ping_and_bad_frames();
     test_outgoing_frames();
     test_client_ids();
-    printf("legacy_frames: %d checks, %d failed\n", checks, failures);
-    return failures ? 1 : 0;
+    return check_report();
 }

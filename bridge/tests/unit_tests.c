@@ -9,16 +9,7 @@
 #include "registry.h"
 #include "topics.h"
 
-static int failures, checks;
-
-#define CHECK(cond)                                                        \
-    do {                                                                   \
-        checks++;                                                          \
-        if (!(cond)) {                                                     \
-            failures++;                                                    \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                  \
-    } while (0)
+#include "check.h"
 
 static kb_error parse(const char *json, order_source src, order_request *req, order_rejection *rej)
 {
@@ -236,6 +227,5 @@ int main(void)
     test_state_machine();
     test_registry();
     test_topics();
-    printf("%d checks, %d failures\n", checks, failures);
-    return failures ? 1 : 0;
+    return check_report();
 }

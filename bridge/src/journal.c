@@ -11,7 +11,7 @@
 #include <string.h>
 
 enum { ST_GET, ST_PUT_ORDER, ST_PUT_EVENT, ST_LAST_SEQ, ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
-       ST_OPEN_ALL, ST_COUNT_OPEN, ST_OPEN_TOTAL, ST_EVENTS_AFTER, ST__COUNT };
+       ST_OPEN_ALL, ST_OPEN_TENANT, ST_COUNT_OPEN, ST_OPEN_TOTAL, ST_EVENTS_AFTER, ST__COUNT };
 
 static const char *const sql_text[ST__COUNT] = {
     [ST_GET] = "SELECT status, seq, created_seq, doc FROM orders WHERE tenant=?1 AND order_number=?2",
@@ -24,6 +24,7 @@ static const char *const sql_text[ST__COUNT] = {
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
     [ST_OPEN_ALL] = "SELECT tenant, order_number, doc, seq FROM orders WHERE open=1 ORDER BY tenant, seq",
+    [ST_OPEN_TENANT] = "SELECT tenant, order_number, doc, seq FROM orders WHERE tenant=?1 AND open=1 ORDER BY seq",
     [ST_COUNT_OPEN] = "SELECT tenant, count(*) FROM orders WHERE open=1 GROUP BY tenant",
     [ST_OPEN_TOTAL] = "SELECT count(*) FROM orders WHERE open=1",
     [ST_EVENTS_AFTER] = "SELECT seq, doc FROM events WHERE tenant=?1 AND seq>?2 ORDER BY seq LIMIT ?3",
@@ -184,9 +185,10 @@ void journal_abort(journal *j)
     j->open_epoch++;
 }
 
-int journal_for_each_open(journal *j, journal_order_fn fn, void *ctx)
+int journal_for_each_open(journal *j, const char *tenant, journal_order_fn fn, void *ctx)
 {
-    sqlite3_stmt *s = stmt(j, ST_OPEN_ALL);
+    sqlite3_stmt *s = stmt(j, tenant ? ST_OPEN_TENANT : ST_OPEN_ALL);
+    if (tenant) sqlite3_bind_text(s, 1, tenant, -1, SQLITE_STATIC);
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         if (fn(ctx, (const char *)sqlite3_column_text(s, 0), (const char *)sqlite3_column_text(s, 1),

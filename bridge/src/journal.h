@@ -47,8 +47,9 @@ void journal_abort(journal *j);
 
 typedef int (*journal_order_fn)(void *ctx, const char *tenant, const char *order_number,
                                 const char *doc, int64_t seq);
-/* Calls fn for every open order; stops early if fn returns nonzero. */
-int journal_for_each_open(journal *j, journal_order_fn fn, void *ctx);
+/* Calls fn for every open order of `tenant` (NULL: of every tenant) in seq
+ * order; stops early if fn returns nonzero. */
+int journal_for_each_open(journal *j, const char *tenant, journal_order_fn fn, void *ctx);
 typedef int (*journal_count_fn)(void *ctx, const char *tenant, int64_t open_orders);
 int journal_count_open(journal *j, journal_count_fn fn, void *ctx);
 int64_t journal_open_total(journal *j);

@@ -177,10 +177,10 @@ typedef struct {
 
 static int send_backlog_one(void *ctx, const char *tenant, const char *order_number, const char *doc, int64_t seq)
 {
+    (void)tenant;
     (void)order_number;
     (void)seq;
     backlog_ctx *k = ctx;
-    if (k->c->tenant[0] && strcmp(k->c->tenant, tenant) != 0) return 0;
     send_frame(k->c, legacy_frame_new_order(doc, k->now));
     return k->c->state == CONN_CLOSING; /* stop if it could not take them */
 }
@@ -195,7 +195,8 @@ static void make_ready(bridge *b, legacy_conn *c)
                                          c->tenant, now));
     if (c->role == DEVICE_KITCHEN) {
         backlog_ctx k = {c, now};
-        if (journal_for_each_open(b->journal, send_backlog_one, &k) != 0 && c->state != CONN_CLOSING)
+        if (journal_for_each_open(b->journal, c->tenant[0] ? c->tenant : NULL, send_backlog_one, &k) != 0 &&
+            c->state != CONN_CLOSING)
             log_error("legacy %s: cannot read the open orders: %s", c->client_id, journal_last_error(b->journal));
     }
     log_info("legacy %s %s connected (%s, tenant %s)", device_role_name(c->role), c->client_id,

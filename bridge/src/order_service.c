@@ -21,18 +21,31 @@ typedef struct seq_entry {
 
 static seq_entry *seqs;
 
-static int64_t next_seq(bridge *b, const char *tenant)
+/* The tenant's entry, read from the journal the first time; NULL if out of memory. */
+static seq_entry *seq_of(bridge *b, const char *tenant)
 {
-    seq_entry *s;
-    for (s = seqs; s; s = s->next)
-        if (strcmp(s->tenant, tenant) == 0) return ++s->last;
-    s = calloc(1, sizeof *s);
-    if (!s) return -1;
+    for (seq_entry *s = seqs; s; s = s->next)
+        if (strcmp(s->tenant, tenant) == 0) return s;
+    seq_entry *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
     strcpy(s->tenant, tenant);
     s->last = journal_last_seq(b->journal, tenant);
     s->next = seqs;
     seqs = s;
-    return ++s->last;
+    return s;
+}
+
+/* The seq for a new change, or -1 if out of memory. */
+static int64_t next_seq(bridge *b, const char *tenant)
+{
+    seq_entry *s = seq_of(b, tenant);
+    return s ? ++s->last : -1;
+}
+
+int64_t order_service_last_seq(bridge *b, const char *tenant)
+{
+    seq_entry *s = seq_of(b, tenant);
+    return s ? s->last : journal_last_seq(b->journal, tenant);
 }
 
 static void reject(bridge *b, const char *tenant, const registry_device *dev, uint32_t reply,
@@ -207,6 +220,10 @@ static void handle_create(bridge *b, const char *tenant, const registry_device *
         return;
     }
     int64_t seq = next_seq(b, tenant);
+    if (seq < 0) {
+        reject_code(b, tenant, dev, reply, req->order_number, KB_ERR_JOURNAL_UNAVAILABLE, "out of memory");
+        return;
+    }
     char now[32];
     bridge_iso_time(now, sizeof now);
     cJSON *order = req->order;
@@ -246,8 +263,8 @@ static void handle_status(bridge *b, const char *tenant, const registry_device *
                  order_status_name(req->status));
         reject_code(b, tenant, dev, reply, req->order_number, KB_ERR_ILLEGAL_TRANSITION, detail);
     } else {
-        cJSON *order = cJSON_Parse(old.doc);
         int64_t seq = next_seq(b, tenant);
+        cJSON *order = seq < 0 ? NULL : cJSON_Parse(old.doc); /* NULL: rejected below as out of memory */
         char now[32];
         bridge_iso_time(now, sizeof now);
         int closing = !order_status_is_open(req->status);
@@ -343,7 +360,7 @@ static int republish_one(void *ctx, const char *tenant, const char *order_number
 
 void order_service_republish_open(bridge *b)
 {
-    if (journal_for_each_open(b->journal, republish_one, b) != 0)
+    if (journal_for_each_open(b->journal, NULL, republish_one, b) != 0)
         log_error("cannot re-publish open orders: %s", journal_last_error(b->journal));
 }
 

@@ -29,6 +29,8 @@ void order_service_handle(bridge *b, const char *tenant, const char *device, con
  * in open mode, which is in no registry. */
 void order_service_handle_as(bridge *b, const char *tenant, const registry_device *dev,
                              const void *payload, size_t len, uint32_t reply);
+/* The tenant's highest seq so far (kept in memory; the journal's on first use). */
+int64_t order_service_last_seq(bridge *b, const char *tenant);
 /* Commits the open journal batch and sends the acks that became ready. */
 void order_service_flush(bridge *b);
 /* The broker PUBACKed message `mid`. */

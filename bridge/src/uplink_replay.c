@@ -9,6 +9,7 @@
 #include "json_util.h"
 #include "log.h"
 #include "mqtt_link.h"
+#include "order_service.h"
 #include "topics.h"
 
 #define REPLAY_BATCH 100
@@ -91,7 +92,7 @@ static int replay_one(void *ctx, int64_t seq, const char *doc)
 static void replay_tenant(bridge *b, tenant_lag *t, double now)
 {
     if (t->seen < 0) return; /* head office has said nothing about this tenant */
-    int64_t last = journal_last_seq(b->journal, t->tenant);
+    int64_t last = order_service_last_seq(b, t->tenant);
     double quiet_since = t->moved_ms > t->replayed_ms ? t->moved_ms : t->replayed_ms;
     if (t->seen >= last || now - quiet_since < b->uplink->grace_ms) return;
     char topic[TOPIC_MAX];

@@ -185,7 +185,7 @@ static void sync_client(bridge *b, cJSON *cmds, const cJSON *clients, const regi
         cJSON *c = command(cmds, "createClient");
         cJSON_AddStringToObject(c, "username", d->username);
         if (b->registry->demo) cJSON_AddStringToObject(c, "password", d->username);
-        else log_warn("device %s has no password yet; run `kitchen-bus add-device` for it", d->username);
+        else log_warn("device %s has no password yet; run `kitchen-bus set-password %s`", d->username, d->username);
         cJSON_AddStringToObject(c, "textname", MANAGED_TEXTNAME);
         cJSON *roles = cJSON_AddArrayToObject(c, "roles");
         cJSON *r = cJSON_CreateObject();

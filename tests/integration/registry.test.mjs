@@ -25,17 +25,32 @@ let bus;
 before(async () => { bus = await startBus({ registry: production }); });
 after(async () => { await bus?.stop(); });
 
-function addDevice(tenant, username, role) {
-  return execFileSync(path.join(ROOT, 'kitchen-bus'), ['add-device', tenant, username, role], {
+function kitchenBus(...args) {
+  return execFileSync(path.join(ROOT, 'kitchen-bus'), args, {
     env: { ...process.env, KB_DATA_DIR: bus.dir, KB_REGISTRY: bus.registry, KB_MQTT_PORT: String(bus.mqttPort) },
     encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
+const addDevice = (tenant, username, role) => kitchenBus('add-device', tenant, username, role);
 
 test('outside demo mode a device has no password until one is issued', async () => {
   await assert.rejects(mqttClient(bus, 'pizza-pos', 'pizza-pos'), /Not authorized|Bad User Name/i);
   assert.doesNotMatch(bus.bridgeLog(), /DEMO MODE/);
   assert.match(bus.bridgeLog(), /device pizza-pos has no password yet/);
+});
+
+test('set-password gives a device listed by hand its first password, and replaces it', async () => {
+  const first = kitchenBus('set-password', 'pizza-pos').match(/password: (\S+)/)[1];
+  const pos = await posDevice(bus, 'pizza', 'pizza-pos', { password: first });
+  assert.equal((await pos.submit(makeOrder('pizza'))).result, 'accepted');
+  await pos.client.endAsync();
+  const second = kitchenBus('set-password', 'pizza-pos').match(/password: (\S+)/)[1];
+  assert.notEqual(second, first);
+  await assert.rejects(mqttClient(bus, 'pizza-pos', first), /Not authorized|Bad User Name/i, 'the old password is gone');
+  const again = await posDevice(bus, 'pizza', 'pizza-pos', { password: second });
+  await again.client.endAsync();
+  assert.throws(() => kitchenBus('set-password', 'nobody'), /no device called "nobody"/);
+  assert.doesNotMatch(bus.bridgeLog() + bus.brokerLog(), new RegExp(`${first}|${second}`));
 });
 
 test('add-device issues a password once, live, and the device works at once', async () => {

@@ -93,6 +93,18 @@ static void on_ack_message(struct mosquitto *m, void *ctx, const struct mosquitt
     }
 }
 
+/* SUBACKs seen, from every client: sending starts once all have arrived. */
+static atomic_int subacks;
+
+static void on_suback(struct mosquitto *m, void *ctx, int mid, int qos_count, const int *granted)
+{
+    (void)m;
+    (void)ctx;
+    (void)mid;
+    if (qos_count == 1 && granted[0] == 1) atomic_fetch_add(&subacks, 1);
+    else fprintf(stderr, "kb-bench: a subscription was refused\n");
+}
+
 static void on_direct_puback(struct mosquitto *m, void *ctx, int mid)
 {
     (void)m;
@@ -233,6 +245,7 @@ int main(int argc, char **argv)
         kitchens[k] = client(id, o.kitchen_user, o.kitchen_pass, &kctx[k], &o);
         if (!kitchens[k]) return 1;
         mosquitto_message_callback_set(kitchens[k], on_kitchen_message);
+        mosquitto_subscribe_callback_set(kitchens[k], on_suback);
         mosquitto_subscribe(kitchens[k], NULL, topic_orders, 1);
         mosquitto_loop_start(kitchens[k]);
     }
@@ -247,13 +260,22 @@ int main(int argc, char **argv)
         pub = client(id, o.pos_user, o.pos_pass, &rs, &o);
         if (!pub) return 1;
         mosquitto_message_callback_set(pub, on_ack_message);
+        mosquitto_subscribe_callback_set(pub, on_suback);
         mosquitto_subscribe(pub, NULL, topic_ack, 1);
     }
     mosquitto_loop_start(pub);
-    /* Subscriptions complete asynchronously; a short pause lets them land,
-     * and the first 2 % of orders are a warm-up excluded from the figures. */
-    struct timespec settle = {0, 200 * 1000000L};
-    nanosleep(&settle, NULL);
+    /* Wait (with a deadline) until every subscription is acknowledged, so no
+     * order is sent before its kitchens listen. The first 2 % of orders are
+     * still a warm-up, excluded from the figures. */
+    int want_subacks = o.kitchens + (direct ? 0 : 1);
+    for (double until = now_ms() + 10000; atomic_load(&subacks) < want_subacks;) {
+        if (now_ms() > until) {
+            fprintf(stderr, "kb-bench: subscriptions not acknowledged within 10 s\n");
+            return 1;
+        }
+        struct timespec ts = {0, 1000000L};
+        nanosleep(&ts, NULL);
+    }
 
     char payload[512], topic[256];
     double start = now_ms() + 10, interval = 1000.0 / o.rate;

@@ -7,8 +7,13 @@
  *   --path bridge   POS -> submit topic -> kb-bridge -> retained orders/<n>
  *                   -> kitchens; the POS also times the bridge's ack.
  *   --path direct   the same publisher and kitchens straight through the
- *                   broker (publisher writes orders/<n> itself): the limit
- *                   of the architecture. "ack" is then the broker's PUBACK.
+ *                   broker, publishing retained QoS 1 messages shaped like
+ *                   the bridge's: the limit of the architecture. "ack" is
+ *                   then the broker's PUBACK. They use outlet/bench/<tenant>/
+ *                   orders/<n>, a subtree no bridge subscription covers, so
+ *                   the broker does the work of one publisher and K
+ *                   subscribers and nothing else; all log in with the
+ *                   --direct-user account.
  *
  * Prints one JSON line. tests/bench/run.mjs starts the bus and drives it. */
 #define _GNU_SOURCE
@@ -20,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -233,16 +239,23 @@ int main(int argc, char **argv)
     mosquitto_lib_init();
 
     char topic_orders[256], topic_submit[256], topic_ack[256], id[64];
-    snprintf(topic_orders, sizeof topic_orders, "outlet/tenant/%s/orders/+", o.tenant);
+    const char *subtree = direct ? "bench" : "tenant";
+    snprintf(topic_orders, sizeof topic_orders, "outlet/%s/%s/orders/+", subtree, o.tenant);
     snprintf(topic_submit, sizeof topic_submit, "outlet/tenant/%s/pos/%s/submit", o.tenant, o.pos_user);
     snprintf(topic_ack, sizeof topic_ack, "outlet/tenant/%s/pos/%s/ack", o.tenant, o.pos_user);
 
+    const char *direct_pass = NULL;
+    if (direct && !(direct_pass = read_file(o.direct_pass_file))) {
+        fprintf(stderr, "kb-bench: cannot read %s\n", o.direct_pass_file);
+        return 1;
+    }
     kitchen_ctx kctx[MAX_KITCHENS];
     struct mosquitto *kitchens[MAX_KITCHENS] = {0};
     for (int k = 0; k < o.kitchens; k++) {
         kctx[k] = (kitchen_ctx){&rs, k};
         snprintf(id, sizeof id, "bench-k%d-%s", k, rs.run);
-        kitchens[k] = client(id, o.kitchen_user, o.kitchen_pass, &kctx[k], &o);
+        kitchens[k] = direct ? client(id, o.direct_user, direct_pass, &kctx[k], &o)
+                             : client(id, o.kitchen_user, o.kitchen_pass, &kctx[k], &o);
         if (!kitchens[k]) return 1;
         mosquitto_message_callback_set(kitchens[k], on_kitchen_message);
         mosquitto_subscribe_callback_set(kitchens[k], on_suback);
@@ -252,8 +265,7 @@ int main(int argc, char **argv)
     struct mosquitto *pub;
     snprintf(id, sizeof id, "bench-pub-%s", rs.run);
     if (direct) {
-        const char *pw = read_file(o.direct_pass_file);
-        pub = pw ? client(id, o.direct_user, pw, &rs, &o) : NULL;
+        pub = client(id, o.direct_user, direct_pass, &rs, &o);
         if (!pub) return 1;
         mosquitto_publish_callback_set(pub, on_direct_puback);
     } else {
@@ -297,7 +309,7 @@ int main(int argc, char **argv)
                            number, o.tenant);
         rs.sent[i] = now_ms();
         if (direct) {
-            snprintf(topic, sizeof topic, "outlet/tenant/%s/orders/%s", o.tenant, number);
+            snprintf(topic, sizeof topic, "outlet/bench/%s/orders/%s", o.tenant, number);
             int mid = 0;
             pthread_mutex_lock(&rs.mid_lock);
             mosquitto_publish(pub, &mid, topic, len, payload, 1, true);
@@ -342,7 +354,10 @@ int main(int argc, char **argv)
     print_stats("submit_to_kitchen_ms", deliv, nd);
     printf(",");
     print_stats(direct ? "submit_to_puback_ms" : "submit_to_ack_ms", ack, na);
-    printf("}\n");
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf(",\"client_cpu_ms\":%.0f}\n", (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+                                           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3);
     free(deliv);
     free(ack);
     free(rs.sent);

@@ -1,6 +1,6 @@
 // run.mjs - the Kitchen Bus benchmark driver (docs/BENCHMARKS.md).
 //
-//   node tests/bench/run.mjs [--smoke] [--only latency,ws,throughput,footprint]
+//   node tests/bench/run.mjs [--smoke] [--only latency,ws,stall,throughput,footprint,fanout]
 //
 // Starts its own broker and bridge on free ports (tests/lib/harness.mjs),
 // runs kb-bench (C, libmosquitto, MQTT/TCP) and an MQTT.js twin for MQTT over
@@ -12,7 +12,9 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync, appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import mqtt from 'mqtt';
+import mqtt, { MqttClient } from 'mqtt';
+import { browserStreamBuilder } from 'mqtt/lib/connect/ws';
+import WebSocket from 'ws';
 import { startBus, waitFor, ROOT } from '../lib/harness.mjs';
 
 const args = process.argv.slice(2);
@@ -54,9 +56,32 @@ function stats(values) {
   return { p50: at(0.5), p99: at(0.99), p999: at(0.999), max: Number(v[v.length - 1].toFixed(3)), n: v.length };
 }
 
-function connect(bus, username, password, clientId) {
-  const c = mqtt.connect(bus.wsUrl(), { username, password, clientId, protocolVersion: 4, reconnectPeriod: 0 });
-  return new Promise((resolve, reject) => { c.once('connect', () => resolve(c)); c.once('error', reject); });
+/**
+ * MQTT.js over WebSockets with its browser stream (what it runs in a browser,
+ * here on the ws package): one WebSocket message per MQTT packet. Built by
+ * hand because forceNativeWebSocket would switch every later client of this
+ * process, TCP ones too, to browser transports (MQTT.js caches that choice).
+ * Its Node stream would split each PUBLISH into ~6 frames, which makes the
+ * broker's WebSocket stall (see "The WebSocket tail" in docs/BENCHMARKS.md)
+ * far more frequent than browsers ever see it. `tcp` is plain MQTT/TCP.
+ */
+function connect(bus, username, password, clientId, transport = 'ws', framing = 'browser') {
+  const opts = { username, password, clientId, protocolVersion: 4, reconnectPeriod: 0 };
+  let c;
+  if (transport === 'ws' && framing === 'browser') {
+    Object.assign(opts, { protocol: 'ws', hostname: '127.0.0.1', port: bus.wsPort, path: '/',
+      createWebsocket: (u, protocols) => new WebSocket(u, protocols) });
+    c = new MqttClient((client) => browserStreamBuilder(client, opts), opts);
+  } else {
+    c = mqtt.connect(transport === 'ws' ? bus.wsUrl() : `mqtt://127.0.0.1:${bus.mqttPort}`, opts);
+  }
+  return new Promise((resolve, reject) => {
+    c.once('connect', () => {
+      if (transport === 'tcp') c.stream.setNoDelay(true);
+      resolve(c);
+    });
+    c.once('error', reject);
+  });
 }
 
 /** MQTT.js over WebSockets on both legs, the way browsers use the bus. */
@@ -67,20 +92,26 @@ async function wsLatency(bus, { path: via, rate, seconds, kitchens, label }) {
   const acked = new Array(n).fill(0);
   const seen = Array.from({ length: kitchens }, () => new Array(n).fill(0));
   const index = (num) => (num?.startsWith(`${run}-`) ? Number(num.slice(run.length + 1)) : -1);
+  // As in kb-bench, the direct path runs under outlet/bench/, which no
+  // bridge subscription covers, with the bridge's own account.
+  const direct = via === 'direct';
+  const bridgePw = readFileSync(path.join(bus.dir, 'broker/bridge.pw'), 'utf8').trim();
+  const login = (user, id) => (direct ? connect(bus, 'kb-bridge', bridgePw, id) : connect(bus, user, user, id));
+  const orders = `outlet/${direct ? 'bench' : 'tenant'}/pizza/orders`;
   const ks = [];
+  const connectMs = [];
   for (let k = 0; k < kitchens; k++) {
-    const c = await connect(bus, 'pizza-kitchen', 'pizza-kitchen', `${run}-k${k}`);
+    const t0 = performance.now();
+    const c = await login('pizza-kitchen', `${run}-k${k}`);
+    connectMs.push(performance.now() - t0);
     c.on('message', (topic, payload) => {
       const i = index(topic.split('/').pop());
       if (i >= 0 && payload.length && !seen[k][i]) seen[k][i] = performance.now();
     });
-    await c.subscribeAsync('outlet/tenant/pizza/orders/+', { qos: 1 });
+    await c.subscribeAsync(`${orders}/+`, { qos: 1 });
     ks.push(c);
   }
-  const direct = via === 'direct';
-  const pub = direct
-    ? await connect(bus, 'kb-bridge', readFileSync(path.join(bus.dir, 'broker/bridge.pw'), 'utf8').trim(), `${run}-pub`)
-    : await connect(bus, 'pizza-pos', 'pizza-pos', `${run}-pos`);
+  const pub = await login('pizza-pos', `${run}-${direct ? 'pub' : 'pos'}`);
   if (!direct) {
     pub.on('message', (topic, payload) => {
       const i = index(JSON.parse(payload).order_number);
@@ -98,7 +129,7 @@ async function wsLatency(bus, { path: via, rate, seconds, kitchens, label }) {
       items: [{ name: 'Margherita', qty: 2, modifiers: ['extra cheese'], station: 'oven' }, { name: 'Iced tea', qty: 1 }] });
     sent[i] = performance.now();
     if (direct) {
-      pub.publish(`outlet/tenant/pizza/orders/${number}`, order, { qos: 1, retain: true }, () => { acked[i] = performance.now(); });
+      pub.publish(`${orders}/${number}`, order, { qos: 1, retain: true }, () => { acked[i] = performance.now(); });
     } else {
       pub.publish('outlet/tenant/pizza/pos/pizza-pos/submit', order, { qos: 1 });
     }
@@ -115,7 +146,93 @@ async function wsLatency(bus, { path: via, rate, seconds, kitchens, label }) {
     scenario: label, path: via, transport: 'ws', rate, orders: n, kitchens, delivered,
     acked: acked.filter(Boolean).length, lost_deliveries: n * kitchens - delivered, lost_acks: n - acked.filter(Boolean).length,
     submit_to_kitchen_ms: stats(deliv), [direct ? 'submit_to_puback_ms' : 'submit_to_ack_ms']: stats(acks),
+    kitchen_connect_ms: stats(connectMs),
   };
+}
+
+/**
+ * Reproduces the broker's WebSocket stall: with the bridge stopped (no other
+ * client wakes the broker), a publisher sends two messages back to back five
+ * times a second to 4 QoS 0 subscribers, for each pairing of transports and
+ * WebSocket framing. Counts deliveries and PUBACKs later than 50 ms.
+ */
+async function stall({ seconds = 20 } = {}) {
+  const bus = await startBus();
+  try {
+    await bus.stopBridge();
+    const pw = readFileSync(path.join(bus.dir, 'broker/bridge.pw'), 'utf8').trim();
+    const cases = [['ws', 'ws', 'node'], ['ws', 'ws', 'browser'], ['tcp', 'ws', 'browser'], ['tcp', 'tcp', '-']];
+    for (const [pubT, subT, framing] of cases) {
+      const run = `S${Date.now().toString(36)}`;
+      const n = seconds * 10;
+      const sent = new Array(n).fill(0);
+      const acked = new Array(n).fill(0);
+      const seen = [];
+      const ks = [];
+      for (let k = 0; k < 4; k++) {
+        const c = await connect(bus, 'kb-bridge', pw, `${run}-k${k}`, subT, framing);
+        c.on('message', (topic) => {
+          const i = Number(topic.split('/').pop().slice(run.length + 1));
+          if (topic.includes(run) && !seen[k * n + i]) seen[k * n + i] = performance.now() - sent[i];
+        });
+        await c.subscribeAsync(`outlet/bench/stall/${run}/+`, { qos: 0 });
+        ks.push(c);
+      }
+      const pub = await connect(bus, 'kb-bridge', pw, `${run}-pub`, pubT, framing);
+      const start = performance.now() + 10;
+      for (let i = 0; i < n; i += 2) {
+        const wait = start + i * 100 - performance.now();
+        if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+        for (const j of [i, i + 1]) {
+          sent[j] = performance.now();
+          pub.publish(`outlet/bench/stall/${run}/${run}-${j}`, 'x'.repeat(200), { qos: 1 }, () => { acked[j] = performance.now(); });
+        }
+      }
+      await waitFor(() => acked.every(Boolean) && seen.filter(Boolean).length === 4 * n, { timeout: 10000, what: 'stall run' })
+        .catch(() => {});
+      await Promise.all([...ks, pub].map((c) => c.endAsync()));
+      const deliv = seen.filter(Boolean);
+      const pubacks = acked.map((t, i) => t && t - sent[i]).filter(Boolean);
+      record({ scenario: 'ws-stall', publisher: pubT, subscribers: subT, framing, messages: n,
+        lost_deliveries: 4 * n - deliv.length, lost_acks: n - pubacks.length,
+        deliveries_over_50ms: deliv.filter((d) => d > 50).length, pubacks_over_50ms: pubacks.filter((d) => d > 50).length,
+        delivery_ms: stats(deliv), puback_ms: stats(pubacks) });
+    }
+  } finally {
+    await bus.stop();
+  }
+}
+
+const THROUGHPUT_RATES = [1000, 2000, 3000, 4000, 5000, 6000, 8000, 10000];
+
+/**
+ * The highest sustained rate: every order delivered (and acked) and p99 of
+ * both under 50 ms. Rates rise on a fresh bus until one fails; CPU per 1,000
+ * orders is read from /proc for the broker and the bridge, and reported by
+ * kb-bench for itself (the three share the machine's cores).
+ */
+async function throughput(via) {
+  const bus = await startBus();
+  let best = 0;
+  try {
+    for (const rate of THROUGHPUT_RATES) {
+      const before = { bridge: cpuTicks(bus.bridge.pid), broker: cpuTicks(bus.broker.pid) };
+      const r = kbBench(bus, { path: via, rate, seconds: 5, kitchens: 1, label: 'throughput' });
+      const per1000 = (ms) => Number((ms / (r.orders / 1000)).toFixed(1));
+      r.bridge_cpu_ms_per_1000_orders = per1000((cpuTicks(bus.bridge.pid) - before.bridge) * 10);
+      r.broker_cpu_ms_per_1000_orders = per1000((cpuTicks(bus.broker.pid) - before.broker) * 10);
+      r.client_cpu_ms_per_1000_orders = per1000(r.client_cpu_ms);
+      const ack = r.submit_to_ack_ms || r.submit_to_puback_ms;
+      r.sustained = !r.lost_deliveries && !r.lost_acks && r.submit_to_kitchen_ms?.p99 < 50 && ack?.p99 < 50;
+      record(r);
+      if (!r.sustained) break;
+      best = rate;
+    }
+  } finally {
+    await bus.stop();
+  }
+  record({ scenario: 'throughput-max', path: via, transport: 'tcp', sustained_orders_per_s: best,
+    tried_up_to: THROUGHPUT_RATES[THROUGHPUT_RATES.length - 1] });
 }
 
 /** Bridge memory and journal size as open orders pile up, on a fresh bus. */
@@ -188,10 +305,7 @@ async function fanout({ tenants = 100, perTenant = 10, rate = 100, seconds = 10 
     const poses = [];
     for (let t = 0; t < tenants; t++) {
       const u = `${id(t)}-pos`;
-      const c = mqtt.connect(`mqtt://127.0.0.1:${bus.mqttPort}`, { username: u, password: u, clientId: `fan-${u}`, reconnectPeriod: 0 });
-      await new Promise((r, j) => { c.once('connect', r); c.once('error', j); });
-      c.stream.setNoDelay(true);
-      poses.push(c);
+      poses.push(await connect(bus, u, u, `fan-${u}`, 'tcp'));
     }
     const n = rate * seconds;
     const sent = [];
@@ -239,17 +353,11 @@ async function main() {
       const ws = smoke ? { rate: 20, seconds: 1, kitchens: 2 } : base;
       for (const p of ['direct', 'bridge']) record(await wsLatency(bus, { ...ws, path: p, label: 'latency' }));
     }
-    if (want('throughput') && !smoke) {
-      for (const rate of [1000, 2000, 3000, 4000, 6000]) {
-        const before = cpuTicks(pid);
-        const r = kbBench(bus, { path: 'bridge', rate, seconds: 5, kitchens: 1, label: 'throughput' });
-        r.bridge_cpu_ms_per_1000_orders = Number((((cpuTicks(pid) - before) * 10) / (r.orders / 1000)).toFixed(1));
-        record(r);
-      }
-    }
   } finally {
     await bus.stop();
   }
+  if (want('stall') && !smoke) await stall();
+  if (want('throughput') && !smoke) for (const via of ['direct', 'bridge']) await throughput(via);
   if (want('footprint') && !smoke) await footprint();
   if (want('fanout') && !smoke) record(await fanout());
   const lost = results.filter((r) => r.lost_deliveries || r.lost_acks);
@@ -259,6 +367,9 @@ async function main() {
     const a = r.submit_to_ack_ms || r.submit_to_puback_ms || {};
     console.log(`${r.scenario.padEnd(12)} ${(r.path || '-').padEnd(7)} ${r.transport.padEnd(9)} ${String(r.rate).padStart(5)}  `
       + `${`${k.p50}/${k.p99}/${k.max}`.padEnd(28)} ${`${a.p50}/${a.p99}/${a.max}`.padEnd(20)} ${r.lost_deliveries + r.lost_acks}`);
+  }
+  for (const r of results.filter((x) => x.scenario === 'throughput-max')) {
+    console.log(`highest sustained rate, ${r.path}: ${r.sustained_orders_per_s} orders/s (tried up to ${r.tried_up_to})`);
   }
   if (lost.length) {
     console.error(`lost orders in ${lost.length} run(s)`);

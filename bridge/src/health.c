@@ -156,6 +156,10 @@ char *metrics_text(bridge *b)
     emit(&t, "# HELP kb_journal_failures_total Failed journal writes or commits.\n"
              "# TYPE kb_journal_failures_total counter\nkb_journal_failures_total %llu\n",
          (unsigned long long)s->journal_failures);
+    /* Orders accepted per commit is how well group commit works. */
+    emit(&t, "# HELP kb_journal_commits_total Journal batches committed (one fsync each).\n"
+             "# TYPE kb_journal_commits_total counter\nkb_journal_commits_total %llu\n",
+         (unsigned long long)journal_commit_count(b->journal));
     emit(&t, "# HELP kb_journal_memory_bytes Memory SQLite holds (page cache, statements).\n"
              "# TYPE kb_journal_memory_bytes gauge\nkb_journal_memory_bytes %lld\n",
          (long long)journal_memory_used());

@@ -47,6 +47,7 @@ struct journal {
     int in_batch;
     uint64_t open_epoch;      /* epoch the next or current batch carries */
     uint64_t committed_epoch; /* highest epoch durable on disk */
+    uint64_t commits;         /* successful commits, i.e. fsyncs of batches */
     char error[256];
 };
 
@@ -160,6 +161,7 @@ int64_t journal_last_seq(journal *j, const char *tenant)
 
 uint64_t journal_open_epoch(journal *j) { return j->open_epoch; }
 uint64_t journal_committed_epoch(journal *j) { return j->committed_epoch; }
+uint64_t journal_commit_count(journal *j) { return j->commits; }
 int journal_has_uncommitted(journal *j) { return j->in_batch; }
 
 int journal_commit(journal *j)
@@ -172,6 +174,7 @@ int journal_commit(journal *j)
     }
     j->in_batch = 0;
     j->committed_epoch = j->open_epoch++;
+    j->commits++;
     return 0;
 }
 

@@ -38,6 +38,7 @@ int64_t journal_last_seq(journal *j, const char *tenant);
 
 uint64_t journal_open_epoch(journal *j);      /* epoch of writes made now */
 uint64_t journal_committed_epoch(journal *j); /* last epoch made durable */
+uint64_t journal_commit_count(journal *j);    /* batches committed so far */
 int journal_has_uncommitted(journal *j);
 /* Commits the open batch. On failure the batch is rolled back, -1 returned,
  * and the caller must fail every change of that epoch. */

@@ -83,6 +83,11 @@ function machineTicks() {
   return { total: t.reduce((a, b) => a + b, 0), idle: t[3] + t[4] };
 }
 
+async function journalCommits(bus) {
+  const m = (await (await fetch(bus.url('/metrics'))).text()).match(/^kb_journal_commits_total (\d+)$/m);
+  return m ? Number(m[1]) : null;
+}
+
 function stats(values) {
   const v = [...values].sort((a, b) => a - b);
   if (!v.length) return null;
@@ -256,9 +261,11 @@ async function throughput(via) {
     // (the autosave scenario) instead of the rate.
     const bus = await startBus();
     try {
-      const before = { bridge: cpuTicks(bus.bridge.pid), broker: cpuTicks(bus.broker.pid), machine: machineTicks() };
+      const before = { bridge: cpuTicks(bus.bridge.pid), broker: cpuTicks(bus.broker.pid), machine: machineTicks(),
+        commits: await journalCommits(bus) };
       const r = await kbBenchTenants(bus, { path: via, rate, seconds: 5, kitchens: 1, label: 'throughput' });
       const after = machineTicks();
+      if (via === 'bridge') r.orders_per_commit = Number((r.acked / ((await journalCommits(bus)) - before.commits)).toFixed(2));
       r.machine_idle_pct = Number(((100 * (after.idle - before.machine.idle)) / (after.total - before.machine.total)).toFixed(1));
       const per1000 = (ms) => Number((ms / (r.orders / 1000)).toFixed(1));
       r.bridge_cpu_ms_per_1000_orders = per1000((cpuTicks(bus.bridge.pid) - before.bridge) * 10);

@@ -42,6 +42,21 @@ test('an order from pizza-pos reaches pizza-kitchen retained at QoS 1 and is ack
   await Promise.all([kitchen.client.endAsync(), pos.client.endAsync(), late.endAsync()]);
 });
 
+test('every ack follows a journal commit, and a burst shares commits (kb_journal_commits_total)', async () => {
+  const commits = async () =>
+    Number((await (await fetch(bus.url('/metrics'))).text()).match(/^kb_journal_commits_total (\d+)$/m)[1]);
+  const pos = await posDevice(bus, 'burger');
+  const start = await commits();
+  for (let i = 0; i < 3; i++) assert.equal((await pos.submit(makeOrder('burger'))).result, 'accepted');
+  const afterSequential = await commits();
+  assert.ok(afterSequential - start >= 3, `3 orders acked one after another need 3 commits, saw ${afterSequential - start}`);
+  const acks = await Promise.all(Array.from({ length: 30 }, () => pos.submit(makeOrder('burger'))));
+  assert.ok(acks.every((a) => a.result === 'accepted'));
+  const burst = (await commits()) - afterSequential;
+  assert.ok(burst >= 1 && burst <= 30, `30 orders sent at once took ${burst} commits`);
+  await pos.client.endAsync();
+});
+
 test('a late kitchen receives every open order, and only open ones', async () => {
   const pos = await posDevice(bus, 'noodle');
   const kitchen = await kitchenDevice(bus, 'noodle');

@@ -8,7 +8,7 @@
 // "direct" baseline), and prints one JSON line per run plus a summary table.
 // --smoke is the short version in the default ctest run: it checks that
 // every order was delivered and acked, never how fast.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readFileSync, statSync, appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -41,10 +41,10 @@ function kbBenchArgs(bus, { path: via, rate, seconds, kitchens, label, tenant = 
     '--direct-pass-file', path.join(bus.dir, 'broker/bridge.pw')];
 }
 
-const lastLine = (out) => JSON.parse(out.trim().split('\n').pop());
-
-function kbBench(bus, opts) {
-  return lastLine(execFileSync(BENCH, kbBenchArgs(bus, opts), { encoding: 'utf8', timeout: 120000 }));
+/** Runs one kb-bench and returns its JSON result line. */
+async function kbBench(bus, opts) {
+  const { stdout } = await promisify(execFile)(BENCH, kbBenchArgs(bus, opts), { encoding: 'utf8', timeout: 120000 });
+  return JSON.parse(stdout.trim().split('\n').pop());
 }
 
 /**
@@ -54,9 +54,7 @@ function kbBench(bus, opts) {
  */
 async function kbBenchTenants(bus, opts) {
   const tenants = ['pizza', 'burger', 'noodle'];
-  const runs = (await Promise.all(tenants.map((tenant) => promisify(execFile)(BENCH,
-    kbBenchArgs(bus, { ...opts, tenant, rate: opts.rate / tenants.length }), { encoding: 'utf8', timeout: 120000 }))))
-    .map((r) => lastLine(r.stdout));
+  const runs = await Promise.all(tenants.map((tenant) => kbBench(bus, { ...opts, tenant, rate: opts.rate / tenants.length })));
   const sum = (k) => runs.reduce((a, r) => a + r[k], 0);
   const worst = (k) => (runs.every((r) => r[k]) ? Object.fromEntries(['p50', 'p99', 'p999', 'max']
     .map((p) => [p, Math.max(...runs.map((r) => r[k][p]))]).concat([['n', runs.reduce((a, r) => a + r[k].n, 0)]])) : null);
@@ -308,11 +306,11 @@ async function footprint() {
   try {
     record({ scenario: 'footprint', stage: 'idle', bridge_rss_kb: rssKb(pid), journal_bytes: journalBytes() });
     const before = cpuTicks(pid);
-    const a = kbBench(bus, { path: 'bridge', rate: 1000, seconds: 10, kitchens: 1, label: 'footprint-load' });
+    const a = await kbBench(bus, { path: 'bridge', rate: 1000, seconds: 10, kitchens: 1, label: 'footprint-load' });
     record({ scenario: 'footprint', stage: '10k open orders', orders_open: (await bus.health()).body.orders_open,
       lost: a.lost_deliveries + a.lost_acks, bridge_rss_kb: rssKb(pid), journal_bytes: journalBytes(),
       bridge_cpu_ms_per_1000_orders: Number((((cpuTicks(pid) - before) * 10) / 10).toFixed(1)) });
-    for (let i = 0; i < 3; i++) kbBench(bus, { path: 'bridge', rate: 1500, seconds: 20, kitchens: 1, label: 'footprint-load' });
+    for (let i = 0; i < 3; i++) await kbBench(bus, { path: 'bridge', rate: 1500, seconds: 20, kitchens: 1, label: 'footprint-load' });
     record({ scenario: 'footprint', stage: '100k orders', orders_open: (await bus.health()).body.orders_open,
       bridge_rss_kb: rssKb(pid), journal_bytes: journalBytes() });
   } finally {
@@ -411,7 +409,7 @@ async function main() {
     if (want('footprint')) record({ scenario: 'footprint', stage: 'idle', bridge_rss_kb: rssKb(pid), machine });
     const base = smoke ? { rate: 50, seconds: 1, kitchens: 2 } : { rate: 200, seconds: 10, kitchens: 4 };
     if (want('latency')) {
-      for (const p of ['direct', 'bridge']) record(kbBench(bus, { ...base, path: p, label: 'latency' }));
+      for (const p of ['direct', 'bridge']) record(await kbBench(bus, { ...base, path: p, label: 'latency' }));
     }
     if (want('ws')) {
       const ws = smoke ? { rate: 20, seconds: 1, kitchens: 2 } : base;
@@ -429,7 +427,7 @@ async function main() {
   console.log('\nscenario     path    transport  rate  kitchen p50/p99/max ms        ack p50/p99/max ms   lost');
   for (const r of results.filter((x) => x.submit_to_kitchen_ms)) {
     const k = r.submit_to_kitchen_ms;
-    const a = r.submit_to_ack_ms || r.submit_to_puback_ms || {};
+    const a = r.submit_to_ack_ms || r.submit_to_puback_ms || { p50: '-', p99: '-', max: '-' };
     console.log(`${r.scenario.padEnd(12)} ${(r.path || '-').padEnd(7)} ${r.transport.padEnd(9)} ${String(r.rate).padStart(5)}  `
       + `${`${k.p50}/${k.p99}/${k.max}`.padEnd(28)} ${`${a.p50}/${a.p99}/${a.max}`.padEnd(20)} ${r.lost_deliveries + r.lost_acks}`);
   }

@@ -19,12 +19,14 @@ int ack_queue_push(ack_queue *q, ack_entry *e)
     return 0;
 }
 
-void ack_queue_puback(ack_queue *q, int mid)
+int ack_queue_puback(ack_queue *q, int mid)
 {
-    if (!q->by_mid) return;
+    if (!q->by_mid) return 0;
     ack_entry **slot = &q->by_mid[mid & (MID_SLOTS - 1)];
-    if (*slot && (*slot)->mid == mid) (*slot)->mid = 0;
+    int cleared = *slot && (*slot)->mid == mid;
+    if (cleared) (*slot)->mid = 0;
     *slot = NULL;
+    return cleared;
 }
 
 /* 1 = take this entry, 0 = look further, -1 = stop looking. */

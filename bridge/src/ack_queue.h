@@ -41,7 +41,8 @@ typedef struct {
 
 /* Takes ownership of a calloc'd entry; -1 (entry not taken) if out of memory. */
 int ack_queue_push(ack_queue *q, ack_entry *e);
-void ack_queue_puback(ack_queue *q, int mid);
+/* 1 if the PUBACK was for a queued entry (which may now be ready), else 0. */
+int ack_queue_puback(ack_queue *q, int mid);
 /* Removes and returns the first entry that is ready, or NULL. */
 ack_entry *ack_queue_pop_ready(ack_queue *q, uint64_t committed_epoch);
 /* Removes and returns the first entry of `epoch` (a failed batch), or NULL. */

@@ -154,7 +154,9 @@ int64_t journal_last_seq(journal *j, const char *tenant)
 {
     sqlite3_stmt *s = stmt(j, ST_LAST_SEQ);
     sqlite3_bind_text(s, 1, tenant, -1, SQLITE_STATIC);
-    int64_t seq = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    int64_t seq = -1;
+    if (sqlite3_step(s) == SQLITE_ROW) seq = sqlite3_column_int64(s, 0); /* max() of none is NULL: 0 */
+    else fail(j, "read last seq");
     sqlite3_reset(s);
     return seq;
 }

@@ -33,7 +33,7 @@ int journal_get_order(journal *j, const char *tenant, const char *order_number, 
 /* Writes an order's state and the event that produced it into the open batch. */
 int journal_put_change(journal *j, const char *tenant, const char *order_number,
                        const journal_order *state, const char *event_doc);
-/* Highest seq ever written for a tenant (0 if none). */
+/* Highest seq ever written for a tenant (0 if none), -1 on a read error. */
 int64_t journal_last_seq(journal *j, const char *tenant);
 
 uint64_t journal_open_epoch(journal *j);      /* epoch of writes made now */

@@ -21,21 +21,25 @@ typedef struct seq_entry {
 
 static seq_entry *seqs;
 
-/* The tenant's entry, read from the journal the first time; NULL if out of memory. */
+/* The tenant's entry, read from the journal the first time; NULL if out of
+ * memory or the journal cannot be read (nothing is cached then: a guessed
+ * seq would collide with the tenant's journaled events). */
 static seq_entry *seq_of(bridge *b, const char *tenant)
 {
     for (seq_entry *s = seqs; s; s = s->next)
         if (strcmp(s->tenant, tenant) == 0) return s;
+    int64_t last = journal_last_seq(b->journal, tenant);
+    if (last < 0) return NULL;
     seq_entry *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     strcpy(s->tenant, tenant);
-    s->last = journal_last_seq(b->journal, tenant);
+    s->last = last;
     s->next = seqs;
     seqs = s;
     return s;
 }
 
-/* The seq for a new change, or -1 if out of memory. */
+/* The seq for a new change, or -1 if out of memory or the journal failed. */
 static int64_t next_seq(bridge *b, const char *tenant)
 {
     seq_entry *s = seq_of(b, tenant);
@@ -221,7 +225,8 @@ static void handle_create(bridge *b, const char *tenant, const registry_device *
     }
     int64_t seq = next_seq(b, tenant);
     if (seq < 0) {
-        reject_code(b, tenant, dev, reply, req->order_number, KB_ERR_JOURNAL_UNAVAILABLE, "out of memory");
+        reject_code(b, tenant, dev, reply, req->order_number, KB_ERR_JOURNAL_UNAVAILABLE,
+                    "the journal cannot be read, or out of memory");
         return;
     }
     char now[32];
@@ -264,7 +269,7 @@ static void handle_status(bridge *b, const char *tenant, const registry_device *
         reject_code(b, tenant, dev, reply, req->order_number, KB_ERR_ILLEGAL_TRANSITION, detail);
     } else {
         int64_t seq = next_seq(b, tenant);
-        cJSON *order = seq < 0 ? NULL : cJSON_Parse(old.doc); /* NULL: rejected below as out of memory */
+        cJSON *order = seq < 0 ? NULL : cJSON_Parse(old.doc); /* NULL: rejected below as unavailable */
         char now[32];
         bridge_iso_time(now, sizeof now);
         int closing = !order_status_is_open(req->status);
@@ -348,8 +353,9 @@ void order_service_flush(bridge *b)
 
 void order_service_puback(bridge *b, int mid)
 {
-    ack_queue_puback(&b->acks, mid);
-    release_acks(b);
+    /* Most PUBACKs are for events and acks: they change no entry, and must
+     * not cost a walk of the queue. */
+    if (ack_queue_puback(&b->acks, mid)) release_acks(b);
 }
 
 static int republish_one(void *ctx, const char *tenant, const char *order_number, const char *doc, int64_t seq)

@@ -178,7 +178,7 @@ test('outlet broker killed while head office is down: events are re-sent from th
   // Kitchens never see a replay: it is not on any topic they may read.
   assert.equal(kitchen.client.received.filter((m) => m.topic.includes('replay')).length, 0);
   assert.equal(kitchen.events().length, 0, 'no event re-announced to the kitchen');
-  const metrics = await (await fetch(bus.url('/metrics'))).text();
+  const metrics = await bus.metrics();
   assert.match(metrics, /kb_uplink_replayed_events_total [1-9]/);
   kitchen.client.end(true);
 });

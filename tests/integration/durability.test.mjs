@@ -120,7 +120,7 @@ test('health is 503 while the broker is down and 200 again after it returns', as
   const up = await bus.health();
   assert.equal(up.status, 200);
   assert.equal(up.body.broker, 'connected');
-  const metrics = await (await fetch(bus.url('/metrics'))).text();
+  const metrics = await bus.metrics();
   assert.match(metrics, /kb_broker_reconnects_total [1-9]/);
 
   // Devices see the bridge state retained on outlet/bridge/health.

@@ -43,7 +43,7 @@ test('a journal that cannot be written: rejected with a reason, degraded health,
   assert.ok(retry.seq > first.seq, 'seq moved on, never reused');
   assert.equal((await pos.submit(before)).result, 'duplicate', 'what was acked before is still there');
   assert.equal((await kitchen.setStatus(before.order_number, 'accepted')).result, 'accepted');
-  const metrics = await (await fetch(bus.url('/metrics'))).text();
+  const metrics = await bus.metrics();
   assert.match(metrics, /kb_journal_failures_total [1-9]/);
   assert.match(metrics, /kb_rejections_total\{reason="journal_unavailable"\} 3/);
   await Promise.all([pos.client.endAsync(), kitchen.client.endAsync()]);

@@ -89,6 +89,7 @@ export async function startBus(opts = {}) {
   }).trim();
 
   const logs = [];
+  let syncMark = 0; // logs index at the last start of the broker or the bridge
   const bus = {
     dir, mqttPort, wsPort, httpPort, registry, logs, broker: null, bridge: null,
     bridgeEnv: {
@@ -101,6 +102,7 @@ export async function startBus(opts = {}) {
     wsUrl: () => `ws://127.0.0.1:${wsPort}`,
 
     async startBroker() {
+      syncMark = logs.length;
       bus.broker = launch('mosquitto', ['-c', conf], {}, logs, 'broker');
       await waitFor(() => portOpen(mqttPort), { timeout: 10000, what: 'the broker to listen' });
       await waitFor(() => portOpen(wsPort), { timeout: 10000, what: 'the broker WebSocket listener' });
@@ -114,6 +116,7 @@ export async function startBus(opts = {}) {
       // KB_BRIDGE_WRAPPER runs the bridge under a tool, e.g.
       // "valgrind --leak-check=full --error-exitcode=99".
       const wrapper = (process.env.KB_BRIDGE_WRAPPER || '').split(' ').filter(Boolean);
+      syncMark = logs.length;
       bus.bridge = wrapper.length
         ? launch(wrapper[0], [...wrapper.slice(1), BRIDGE_BIN], bus.bridgeEnv, logs, 'bridge')
         : launch(BRIDGE_BIN, [], bus.bridgeEnv, logs, 'bridge');
@@ -122,6 +125,14 @@ export async function startBus(opts = {}) {
     async stopBridge() { await stopProcess(bus.bridge); },
     async killBridge() { await stopProcess(bus.bridge, 'SIGKILL'); },
 
+    /** The bridge's /metrics text. */
+    async metrics() { return (await fetch(bus.url('/metrics'))).text(); },
+    /** The value of an unlabelled metric, e.g. kb_journal_commits_total. */
+    async metric(name) {
+      const m = (await bus.metrics()).match(new RegExp(`^${name} (\\S+)$`, 'm'));
+      if (!m) throw new Error(`no metric ${name} in /metrics`);
+      return Number(m[1]);
+    },
     async health() {
       const res = await fetch(bus.url('/health'));
       return { status: res.status, body: await res.json() };
@@ -130,8 +141,11 @@ export async function startBus(opts = {}) {
       await waitFor(async () => {
         try { return (await bus.health()).body.status === 'ok'; } catch { return false; }
       }, { timeout, what: 'bridge /health to say ok' });
-      // "ok" means connected; the access sync follows within the same round trip.
-      await waitFor(() => logs.some((l) => l.includes('broker access synced')), { timeout, what: 'dynsec sync' });
+      // "ok" means connected; the access sync follows within the same round
+      // trip. The bridge syncs on every connect: only a line logged since the
+      // last (re)start of the broker or the bridge counts.
+      await waitFor(() => logs.slice(syncMark).some((l) => l.includes('broker access synced')),
+        { timeout, what: 'dynsec sync' });
     },
     bridgeLog() { return logs.filter((l) => l.startsWith('[bridge]')).join(''); },
     brokerLog() { return logs.filter((l) => l.startsWith('[broker]')).join(''); },
@@ -155,8 +169,15 @@ export async function startBus(opts = {}) {
       else rmSync(dir, { recursive: true, force: true });
     },
   };
-  await bus.startBroker();
-  if (opts.bridge !== false) await bus.startBridge();
+  try {
+    await bus.startBroker();
+    if (opts.bridge !== false) await bus.startBridge();
+  } catch (e) {
+    // The caller never gets `bus`, so nothing else would stop what started.
+    await bus.stop().catch(() => {});
+    e.message += `\n${logs.join('').slice(-4000)}`;
+    throw e;
+  }
   return bus;
 }
 

@@ -175,7 +175,7 @@ static char *read_file(const char *path)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: kb-bench --port P --path bridge|direct [--rate R] [--seconds S] [--kitchens K]\n"
+    fprintf(stderr, "usage: kb-bench [--host H] --port P --path bridge|direct [--rate R] [--seconds S] [--kitchens K]\n"
                     "  [--tenant T] [--pos-user U --pos-pass P] [--kitchen-user U --kitchen-pass P]\n"
                     "  [--direct-user U --direct-pass-file F] [--label L]\n");
     exit(2);

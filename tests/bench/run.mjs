@@ -10,6 +10,7 @@
 // every order was delivered and acked, never how fast.
 import { execFile } from 'node:child_process';
 import { readFileSync, statSync, appendFileSync, mkdirSync } from 'node:fs';
+import { cpus } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
@@ -20,7 +21,8 @@ import { startBus, waitFor, ROOT } from '../lib/harness.mjs';
 
 const args = process.argv.slice(2);
 const smoke = args.includes('--smoke');
-const only = (args[args.indexOf('--only') + 1] || '').split(',').filter((s) => args.includes('--only') && s);
+const onlyAt = args.indexOf('--only');
+const only = onlyAt < 0 ? [] : (args[onlyAt + 1] || '').split(',').filter(Boolean);
 const want = (name) => !only.length || only.includes(name);
 const BENCH = process.env.KB_BENCH_BIN || path.join(ROOT, 'build/tests/bench/kb-bench');
 const OUT = path.join(ROOT, 'build/bench-results.jsonl');
@@ -38,7 +40,7 @@ function kbBenchArgs(bus, { path: via, rate, seconds, kitchens, label, tenant = 
     '--kitchens', String(kitchens), '--label', label, '--tenant', tenant,
     '--pos-user', `${tenant}-pos`, '--pos-pass', `${tenant}-pos`,
     '--kitchen-user', `${tenant}-kitchen`, '--kitchen-pass', `${tenant}-kitchen`,
-    '--direct-pass-file', path.join(bus.dir, 'broker/bridge.pw')];
+    '--direct-pass-file', bus.bridgeEnv.KB_BRIDGE_PASSWORD_FILE];
 }
 
 /** Runs one kb-bench and returns its JSON result line. */
@@ -79,11 +81,6 @@ function cpuTicks(pid) {
 function machineTicks() {
   const t = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
   return { total: t.reduce((a, b) => a + b, 0), idle: t[3] + t[4] };
-}
-
-async function journalCommits(bus) {
-  const m = (await (await fetch(bus.url('/metrics'))).text()).match(/^kb_journal_commits_total (\d+)$/m);
-  return m ? Number(m[1]) : null;
 }
 
 function stats(values) {
@@ -132,7 +129,7 @@ async function wsLatency(bus, { path: via, rate, seconds, kitchens, label }) {
   // As in kb-bench, the direct path runs under outlet/bench/, which no
   // bridge subscription covers, with the bridge's own account.
   const direct = via === 'direct';
-  const bridgePw = readFileSync(path.join(bus.dir, 'broker/bridge.pw'), 'utf8').trim();
+  const bridgePw = readFileSync(bus.bridgeEnv.KB_BRIDGE_PASSWORD_FILE, 'utf8').trim();
   const login = (user, id) => (direct ? connect(bus, 'kb-bridge', bridgePw, id) : connect(bus, user, user, id));
   const orders = `outlet/${direct ? 'bench' : 'tenant'}/pizza/orders`;
   const ks = [];
@@ -197,7 +194,7 @@ async function stall({ seconds = 20 } = {}) {
   const bus = await startBus();
   try {
     await bus.stopBridge();
-    const pw = readFileSync(path.join(bus.dir, 'broker/bridge.pw'), 'utf8').trim();
+    const pw = readFileSync(bus.bridgeEnv.KB_BRIDGE_PASSWORD_FILE, 'utf8').trim();
     const cases = [['ws', 'ws', 'node'], ['ws', 'ws', 'browser'], ['tcp', 'ws', 'browser'], ['tcp', 'tcp', '-']];
     for (const [pubT, subT, framing] of cases) {
       const run = `S${Date.now().toString(36)}`;
@@ -260,10 +257,10 @@ async function throughput(via) {
     const bus = await startBus();
     try {
       const before = { bridge: cpuTicks(bus.bridge.pid), broker: cpuTicks(bus.broker.pid), machine: machineTicks(),
-        commits: await journalCommits(bus) };
+        commits: await bus.metric('kb_journal_commits_total') };
       const r = await kbBenchTenants(bus, { path: via, rate, seconds: 5, kitchens: 1, label: 'throughput' });
       const after = machineTicks();
-      if (via === 'bridge') r.orders_per_commit = Number((r.acked / ((await journalCommits(bus)) - before.commits)).toFixed(2));
+      if (via === 'bridge') r.orders_per_commit = Number((r.acked / ((await bus.metric('kb_journal_commits_total')) - before.commits)).toFixed(2));
       r.machine_idle_pct = Number(((100 * (after.idle - before.machine.idle)) / (after.total - before.machine.total)).toFixed(1));
       const per1000 = (ms) => Number((ms / (r.orders / 1000)).toFixed(1));
       r.bridge_cpu_ms_per_1000_orders = per1000((cpuTicks(bus.bridge.pid) - before.bridge) * 10);
@@ -402,11 +399,9 @@ async function fanout({ tenants = 100, perTenant = 10, rate = 100, seconds = 10 
 }
 
 async function main() {
+  if (!smoke) record({ scenario: 'machine', cpus: cpus().length, model: cpus()[0].model });
   const bus = await startBus();
-  const pid = bus.bridge.pid;
-  const machine = { cpus: (await import('node:os')).cpus().length, model: (await import('node:os')).cpus()[0].model };
   try {
-    if (want('footprint')) record({ scenario: 'footprint', stage: 'idle', bridge_rss_kb: rssKb(pid), machine });
     const base = smoke ? { rate: 50, seconds: 1, kitchens: 2 } : { rate: 200, seconds: 10, kitchens: 4 };
     if (want('latency')) {
       for (const p of ['direct', 'bridge']) record(await kbBench(bus, { ...base, path: p, label: 'latency' }));

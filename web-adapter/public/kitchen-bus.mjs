@@ -461,7 +461,6 @@ export class KitchenBus {
         }
         if (ev.event === 'closed') {
             if (!rec) { this.orders.set(n, { order: null, seq: ev.seq, open: false, status: ev.status }); return; }
-            if (ev.seq <= rec.seq && !rec.open) return;
             if (ev.seq <= rec.seq) return;
             this._close(rec, n, { status: ev.status, by: ev.by, seq: ev.seq, previous: ev.previous });
         }
@@ -548,8 +547,7 @@ export class KitchenBus {
             const now = Date.now();
             let again = false;
             for (const e of this.queue) if (e.sent && now - e.sent.at > this.resendAfterMs) { e.sent = null; again = true; }
-            if (again) this._pump();
-            else if (this.queue.some((e) => !e.sent)) this._pump();
+            if (again || this.queue.some((e) => !e.sent)) this._pump();
         }
         this._setState();
     }
@@ -589,7 +587,6 @@ export class KitchenBus {
         const w = this.waiters.get(e.id);
         this.waiters.delete(e.id);
         if (w) err ? w.reject(err) : w.resolve(ack);
-        for (const fn of this.listeners.outbox) fn(this.queue.length, this.queue);
         this._emitOutbox();
         this._pump();
     }

@@ -46,13 +46,11 @@ static int device_acls(const registry *r, const registry_device *d, acl *acls)
         return n;
     }
     const char *t = r->tenants[d->tenant].id;
-    const char *role = device_role_name(d->role);
-    snprintf(topic, sizeof topic, "outlet/tenant/%s/%s/%s/%s", t, role, d->username,
-             d->role == DEVICE_POS ? "submit" : "status");
+    topic_device_in(topic, sizeof topic, t, d->role, d->username);
     add_acl(acls, &n, "publishClientSend", topic);
     topic_ack(topic, sizeof topic, t, d->role, d->username);
     add_read(acls, &n, topic);
-    snprintf(topic, sizeof topic, "outlet/tenant/%s/orders/+", t);
+    topic_order(topic, sizeof topic, t, "+");
     add_read(acls, &n, topic);
     topic_events(topic, sizeof topic, t);
     add_read(acls, &n, topic);

@@ -373,13 +373,10 @@ static void acknowledge(bridge *b, legacy_conn *c, const char *tenant, const leg
     journal_order o = {0};
     if (f->order_number[0] && journal_get_order(b->journal, tenant, f->order_number, &o) == 1 &&
         o.status != ORDER_STATUS_NEW) {
-        cJSON *ack = cJSON_CreateObject();
-        cJSON_AddStringToObject(ack, "order_number", f->order_number);
-        cJSON_AddStringToObject(ack, "result", "duplicate");
-        cJSON_AddNumberToObject(ack, "seq", (double)o.seq);
-        cJSON_AddStringToObject(ack, "status", order_status_name(o.status));
-        legacy_gateway_send_ack(b, c->id, ack);
-        cJSON_Delete(ack);
+        ack_entry dup = {.seq = o.seq, .status = o.status, .duplicate = 1, .role = c->role, .reply = c->id};
+        snprintf(dup.order_number, sizeof dup.order_number, "%s", f->order_number);
+        b->stats.duplicates++;
+        order_publish_ack(b, &dup);
     } else {
         submit(b, c, tenant, f->request);
     }

@@ -59,6 +59,13 @@ int topic_ack(char *buf, size_t len, const char *tenant, device_role role, const
                 len);
 }
 
+int topic_device_in(char *buf, size_t len, const char *tenant, device_role role, const char *device)
+{
+    return fits(snprintf(buf, len, "outlet/tenant/%s/%s/%s/%s", tenant, device_role_name(role), device,
+                         role == DEVICE_POS ? "submit" : "status"),
+                len);
+}
+
 int topic_order(char *buf, size_t len, const char *tenant, const char *order_number)
 {
     return fits(snprintf(buf, len, "outlet/tenant/%s/orders/%s", tenant, order_number), len);
@@ -72,4 +79,9 @@ int topic_events(char *buf, size_t len, const char *tenant)
 int topic_device_info(char *buf, size_t len, const char *device)
 {
     return fits(snprintf(buf, len, "outlet/device/%s/info", device), len);
+}
+
+int topic_uplink_replay(char *buf, size_t len, const char *tenant)
+{
+    return fits(snprintf(buf, len, "outlet/uplink/replay/%s", tenant), len);
 }

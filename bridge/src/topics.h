@@ -47,9 +47,12 @@ typedef struct {
 topic_kind topic_parse(const char *topic, topic_info *out);
 
 /* Builders return 0, or -1 if the result would not fit. */
+/* Where a device sends: .../pos/<d>/submit or .../kitchen/<d>/status. */
+int topic_device_in(char *buf, size_t len, const char *tenant, device_role role, const char *device);
 int topic_ack(char *buf, size_t len, const char *tenant, device_role role, const char *device);
 int topic_order(char *buf, size_t len, const char *tenant, const char *order_number);
 int topic_events(char *buf, size_t len, const char *tenant);
 int topic_device_info(char *buf, size_t len, const char *device);
+int topic_uplink_replay(char *buf, size_t len, const char *tenant);
 
 #endif

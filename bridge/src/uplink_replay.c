@@ -96,7 +96,7 @@ static void replay_tenant(bridge *b, tenant_lag *t, double now)
     double quiet_since = t->moved_ms > t->replayed_ms ? t->moved_ms : t->replayed_ms;
     if (t->seen >= last || now - quiet_since < b->uplink->grace_ms) return;
     char topic[TOPIC_MAX];
-    snprintf(topic, sizeof topic, "outlet/uplink/replay/%s", t->tenant);
+    topic_uplink_replay(topic, sizeof topic, t->tenant);
     replay_ctx r = {b, topic, 0};
     if (journal_events_after(b->journal, t->tenant, t->seen, REPLAY_BATCH, replay_one, &r) != 0)
         log_error("uplink replay for %s failed: %s", t->tenant, journal_last_error(b->journal));

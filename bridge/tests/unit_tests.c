@@ -216,6 +216,12 @@ static void test_topics(void)
     CHECK(topic_ack(buf, sizeof buf, "pizza", DEVICE_KITCHEN, "k1") == 0 &&
           strcmp(buf, "outlet/tenant/pizza/kitchen/k1/ack") == 0);
     CHECK(topic_order(buf, 10, "pizza", "A-1") == -1);
+    /* What a device sends on must parse back as that device's topic. */
+    CHECK(topic_device_in(buf, sizeof buf, "pizza", DEVICE_POS, "pizza-pos") == 0 &&
+          topic_parse(buf, &t) == TOPIC_POS_SUBMIT && strcmp(t.device, "pizza-pos") == 0);
+    CHECK(topic_device_in(buf, sizeof buf, "pizza", DEVICE_KITCHEN, "k1") == 0 &&
+          topic_parse(buf, &t) == TOPIC_KITCHEN_STATUS);
+    CHECK(topic_uplink_replay(buf, sizeof buf, "pizza") == 0 && strcmp(buf, "outlet/uplink/replay/pizza") == 0);
 }
 
 int main(void)

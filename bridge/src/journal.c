@@ -117,7 +117,10 @@ int journal_get_order(journal *j, const char *tenant, const char *order_number, 
     out->created_seq = sqlite3_column_int64(s, 2);
     out->doc = strdup((const char *)sqlite3_column_text(s, 3));
     sqlite3_reset(s);
-    if (!out->doc) return -1;
+    if (!out->doc) {
+        snprintf(j->error, sizeof j->error, "read order: out of memory");
+        return -1;
+    }
     return 1;
 }
 

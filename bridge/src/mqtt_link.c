@@ -23,6 +23,9 @@
 #define BRIDGE_INFLIGHT 1000
 #define READ_BATCH_MAX 4096
 
+/* The retained health while the bridge is away: its will, and its goodbye. */
+static const char health_offline[] = "{\"status\":\"offline\",\"broker\":\"disconnected\"}";
+
 static void request_write(bridge *b)
 {
     if (b->mqtt_wsi && mosquitto_want_write(b->mosq)) lws_callback_on_writable(b->mqtt_wsi);
@@ -122,8 +125,7 @@ int mqtt_link_init(bridge *b)
     mosquitto_int_option(b->mosq, MOSQ_OPT_TCP_NODELAY, 1);
     mosquitto_int_option(b->mosq, MOSQ_OPT_SEND_MAXIMUM, BRIDGE_INFLIGHT);
     mosquitto_username_pw_set(b->mosq, b->config.bridge_user, b->config.bridge_password);
-    static const char will[] = "{\"status\":\"offline\",\"broker\":\"disconnected\"}";
-    mosquitto_will_set_v5(b->mosq, TOPIC_HEALTH, (int)strlen(will), will, 1, true, NULL);
+    mosquitto_will_set_v5(b->mosq, TOPIC_HEALTH, (int)strlen(health_offline), health_offline, 1, true, NULL);
     mosquitto_connect_v5_callback_set(b->mosq, on_connect);
     mosquitto_disconnect_v5_callback_set(b->mosq, on_disconnect);
     mosquitto_message_v5_callback_set(b->mosq, on_message);
@@ -137,8 +139,8 @@ void mqtt_link_destroy(bridge *b)
     if (!b->mosq) return;
     if (b->broker_connected) {
         /* A clean disconnect would suppress the will; publish offline ourselves. */
-        static const char bye[] = "{\"status\":\"offline\",\"broker\":\"disconnected\"}";
-        mosquitto_publish_v5(b->mosq, NULL, TOPIC_HEALTH, (int)strlen(bye), bye, 1, true, NULL);
+        mosquitto_publish_v5(b->mosq, NULL, TOPIC_HEALTH, (int)strlen(health_offline), health_offline, 1, true,
+                             NULL);
         mosquitto_loop_write(b->mosq, 1);
         b->broker_connected = 0; /* a chosen disconnect, not a lost connection */
         mosquitto_disconnect_v5(b->mosq, 0, NULL);

@@ -112,18 +112,14 @@ static void queue_ack(bridge *b, const char *tenant, const registry_device *dev,
     }
 }
 
-static void set_string(cJSON *obj, const char *key, const char *value)
+/* Sets obj[key] to v and takes v, replacing a value the POS sent; v is freed
+ * if it cannot be attached. */
+static void set_item(cJSON *obj, const char *key, cJSON *v)
 {
-    cJSON *v = cJSON_CreateString(value);
-    if (cJSON_GetObjectItemCaseSensitive(obj, key)) cJSON_ReplaceItemInObjectCaseSensitive(obj, key, v);
-    else cJSON_AddItemToObject(obj, key, v);
-}
-
-static void set_number(cJSON *obj, const char *key, double value)
-{
-    cJSON *v = cJSON_CreateNumber(value);
-    if (cJSON_GetObjectItemCaseSensitive(obj, key)) cJSON_ReplaceItemInObjectCaseSensitive(obj, key, v);
-    else cJSON_AddItemToObject(obj, key, v);
+    if (!v) return;
+    cJSON_bool ok = cJSON_GetObjectItemCaseSensitive(obj, key) ? cJSON_ReplaceItemInObjectCaseSensitive(obj, key, v)
+                                                               : cJSON_AddItemToObject(obj, key, v);
+    if (!ok) cJSON_Delete(v);
 }
 
 static char *event_json(const char *event, const char *order_number, order_status status,
@@ -232,11 +228,11 @@ static void handle_create(bridge *b, const char *tenant, const registry_device *
     char now[32];
     bridge_iso_time(now, sizeof now);
     cJSON *order = req->order;
-    set_string(order, "status", "new");
-    set_number(order, "seq", (double)seq);
-    set_number(order, "created_seq", (double)seq);
-    set_string(order, "received_at", now);
-    set_string(order, "updated_at", now);
+    set_item(order, "status", cJSON_CreateString("new"));
+    set_item(order, "seq", cJSON_CreateNumber((double)seq));
+    set_item(order, "created_seq", cJSON_CreateNumber((double)seq));
+    set_item(order, "received_at", cJSON_CreateString(now));
+    set_item(order, "updated_at", cJSON_CreateString(now));
     char *doc = cJSON_PrintUnformatted(order);
     char *event = event_json("created", req->order_number, ORDER_STATUS_NEW, ORDER_STATUS_INVALID, seq,
                              now, dev->username, order);
@@ -275,9 +271,9 @@ static void handle_status(bridge *b, const char *tenant, const registry_device *
         int closing = !order_status_is_open(req->status);
         char *doc = NULL, *event = NULL;
         if (order) {
-            set_string(order, "status", order_status_name(req->status));
-            set_number(order, "seq", (double)seq);
-            set_string(order, "updated_at", now);
+            set_item(order, "status", cJSON_CreateString(order_status_name(req->status)));
+            set_item(order, "seq", cJSON_CreateNumber((double)seq));
+            set_item(order, "updated_at", cJSON_CreateString(now));
             doc = cJSON_PrintUnformatted(order);
             event = event_json(closing ? "closed" : "status", req->order_number, req->status, old.status,
                                seq, now, dev->username, NULL);

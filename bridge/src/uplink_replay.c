@@ -66,7 +66,10 @@ void uplink_replay_on_seen(bridge *b, const char *tenant, const void *payload, s
     if (!b->uplink) return;
     cJSON *doc = json_parse_exact(payload, len);
     const cJSON *seq = cJSON_GetObjectItemCaseSensitive(doc, "seq");
-    tenant_lag *t = cJSON_IsNumber(seq) && seq->valuedouble >= 0 ? find_or_add(b->uplink, tenant) : NULL;
+    /* From outside: beyond 2^53 a double is no longer an exact seq, and a
+     * cast of a huge one to int64_t would be undefined. */
+    int ok = cJSON_IsNumber(seq) && seq->valuedouble >= 0 && seq->valuedouble <= 9007199254740992.0;
+    tenant_lag *t = ok ? find_or_add(b->uplink, tenant) : NULL;
     if (t && (int64_t)seq->valuedouble != t->seen) {
         t->seen = (int64_t)seq->valuedouble;
         t->moved_ms = bridge_now_ms();

@@ -98,27 +98,21 @@ static void close_conn(legacy_conn *c, int code, const char *reason, int flush)
 }
 
 /* Queues a frame (taken; NULL = could not be built). */
-static void send_frame(legacy_conn *c, char *frame)
+/* Copies a frame into the connection's send queue (the one copy, after
+ * LWS_PRE bytes for libwebsockets' header). */
+static void queue_frame(legacy_conn *c, const char *frame, size_t len)
 {
-    if (!frame || c->state == CONN_CLOSING) {
-        if (!frame) log_error("legacy %s: out of memory building a frame", c->client_id);
-        free(frame);
-        return;
-    }
-    size_t len = strlen(frame);
+    if (c->state == CONN_CLOSING) return;
     if (c->queued + len > QUEUE_MAX_BYTES) {
-        free(frame);
         close_conn(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "too slow: fell too far behind, reconnect", 0);
         return;
     }
     out_msg *m = malloc(sizeof *m + LWS_PRE + len);
     if (!m) {
-        free(frame);
         close_conn(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "out of memory", 0);
         return;
     }
     memcpy(m->buf + LWS_PRE, frame, len);
-    free(frame);
     m->len = len;
     m->next = NULL;
     if (c->tail) c->tail->next = m;
@@ -126,6 +120,14 @@ static void send_frame(legacy_conn *c, char *frame)
     c->tail = m;
     c->queued += len;
     lws_callback_on_writable(c->wsi);
+}
+
+/* Queues a frame built for this connection, and frees it. */
+static void send_frame(legacy_conn *c, char *frame)
+{
+    if (frame) queue_frame(c, frame, strlen(frame));
+    else log_error("legacy %s: out of memory building a frame", c->client_id);
+    free(frame);
 }
 
 static void send_error(legacy_conn *c, legacy_error e, const char *detail)
@@ -543,10 +545,11 @@ void legacy_gateway_order_changed(bridge *b, const char *tenant, const char *doc
     /* As the old server did: new orders to kitchens, status changes to all. */
     char *frame = created ? legacy_frame_new_order(doc, now) : legacy_frame_status_update(doc, now);
     if (!frame) return;
+    size_t len = strlen(frame);
     for (legacy_conn *c = conns; c; c = c->next)
         if (c->state == CONN_READY && (!c->tenant[0] || strcmp(c->tenant, tenant) == 0) &&
             (!created || c->role == DEVICE_KITCHEN))
-            send_frame(c, strdup(frame));
+            queue_frame(c, frame, len);
     free(frame);
 }
 

@@ -26,4 +26,6 @@ if [[ -f /etc/kitchen-bus/uplink.conf ]]; then
     printf '\n# --- /etc/kitchen-bus/uplink.conf ---\n' >>"$data/mosquitto.conf"
     cat /etc/kitchen-bus/uplink.conf >>"$data/mosquitto.conf"
 fi
-exec mosquitto -c "$data/mosquitto.conf"
+# In its folder: the config names the broker's files relative to it.
+cd "$data"
+exec mosquitto -c mosquitto.conf

@@ -4,6 +4,7 @@
 #include "json_util.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,14 +171,14 @@ int registry_parse(const char *text, size_t len, registry **out, char *err, size
 int registry_load(const char *path, registry **out, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "rb");
-    if (!f) return error(err, errlen, "%s: cannot open", path);
+    if (!f) return error(err, errlen, "cannot open it (%s)", strerror(errno));
     char *buf = malloc(REGISTRY_MAX_BYTES);
     size_t n = buf ? fread(buf, 1, REGISTRY_MAX_BYTES, f) : 0;
     int too_big = buf && n == REGISTRY_MAX_BYTES;
     fclose(f);
     int rc;
     if (!buf) rc = error(err, errlen, "out of memory");
-    else if (too_big) rc = error(err, errlen, "%s: larger than %d bytes", path, REGISTRY_MAX_BYTES);
+    else if (too_big) rc = error(err, errlen, "larger than %d bytes", REGISTRY_MAX_BYTES);
     else rc = registry_parse(buf, n, out, err, errlen);
     free(buf);
     return rc;

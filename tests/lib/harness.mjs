@@ -50,8 +50,8 @@ function portOpen(port) {
 }
 
 /** Spawns a process whose output is kept for diagnosis. */
-function launch(cmd, args, env, logs, name) {
-  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+function launch(cmd, args, env, logs, name, cwd = undefined) {
+  const child = spawn(cmd, args, { env: { ...process.env, ...env }, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   const keep = (chunk) => logs.push(`[${name}] ${chunk}`);
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
@@ -103,7 +103,8 @@ export async function startBus(opts = {}) {
 
     async startBroker() {
       syncMark = logs.length;
-      bus.broker = launch('mosquitto', ['-c', conf], {}, logs, 'broker');
+      // In its own folder: the config names its files relative to it.
+      bus.broker = launch('mosquitto', ['-c', path.basename(conf)], {}, logs, 'broker', brokerDir);
       await waitFor(() => portOpen(mqttPort), { timeout: 10000, what: 'the broker to listen' });
       await waitFor(() => portOpen(wsPort), { timeout: 10000, what: 'the broker WebSocket listener' });
     },

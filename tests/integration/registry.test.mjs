@@ -1,14 +1,19 @@
 // registry: production mode has no default passwords; `kitchen-bus
 // add-device` adds a device live and prints its password once; a registry
 // change takes effect without dropping other clients; a bad registry file is
-// refused and the old one stays in force.
+// refused and the old one stays in force; a broker that cannot be reached,
+// refuses the login or does not answer leaves the registry as it was.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import {
+  existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync,
+} from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import {
-  startBus, mqttClient, subscribe, posDevice, kitchenDevice, makeOrder, waitFor, ROOT,
+  startBus, mqttClient, subscribe, posDevice, kitchenDevice, makeOrder, waitFor, freePort, ROOT, BRIDGE_BIN,
 } from '../lib/harness.mjs';
 
 const production = {
@@ -25,13 +30,29 @@ let bus;
 before(async () => { bus = await startBus({ registry: production }); });
 after(async () => { await bus?.stop(); });
 
-function kitchenBus(...args) {
+// kitchen-bus runs the kb-device of the build under test (the one kb-bridge is in).
+function kitchenBusWith(env, ...args) {
   return execFileSync(path.join(ROOT, 'kitchen-bus'), args, {
-    env: { ...process.env, KB_DATA_DIR: bus.dir, KB_REGISTRY: bus.registry, KB_MQTT_PORT: String(bus.mqttPort) },
+    env: {
+      ...process.env, KB_DATA_DIR: bus.dir, KB_REGISTRY: bus.registry, KB_MQTT_PORT: String(bus.mqttPort),
+      KB_BUILD_DIR: path.dirname(path.dirname(BRIDGE_BIN)), ...env,
+    },
     encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
+const kitchenBus = (...args) => kitchenBusWith({}, ...args);
 const addDevice = (tenant, username, role) => kitchenBus('add-device', tenant, username, role);
+
+/** kitchen-bus must fail with status 1 and exactly one stderr line matching `pattern`
+ * (so nothing else, such as a sanitizer's report, is printed). */
+function refused(pattern, env, ...args) {
+  let error;
+  try { kitchenBusWith(env, ...args); } catch (e) { error = e; }
+  assert.ok(error, `kitchen-bus ${args.join(' ')} should fail`);
+  assert.equal(error.status, 1, error.stderr);
+  assert.match(error.stderr, /^kitchen-bus: [^\n]*\n$/, `one line on stderr, not: ${error.stderr}`);
+  assert.match(error.stderr, pattern);
+}
 
 test('outside demo mode a device has no password until one is issued', async () => {
   await assert.rejects(mqttClient(bus, 'pizza-pos', 'pizza-pos'), /Not authorized|Bad User Name/i);
@@ -60,7 +81,11 @@ test('add-device issues a password once, live, and the device works at once', as
   // A client that is connected before the change must stay connected.
   const out = addDevice('pizza', 'pizza-kitchen', 'kitchen');
   const password = out.match(/password: (\S+)/)[1];
-  assert.ok(password.length >= 20);
+  assert.match(password, /^[A-Za-z0-9_-]{24}$/);
+  assert.match(out, /Device pizza-kitchen \(kitchen of tenant pizza\)/);
+  assert.deepEqual(JSON.parse(readFileSync(bus.registry, 'utf8')).tenants[0].devices,
+    [{ username: 'pizza-pos', role: 'pos' }, { username: 'pizza-kitchen', role: 'kitchen' }]);
+  assert.equal(existsSync(`${bus.registry}.tmp`), false);
   const kitchen = await waitFor(async () => {
     try {
       const k = await kitchenDevice(bus, 'pizza', 'pizza-kitchen', { password });
@@ -102,4 +127,36 @@ test('add-device refuses bad input', () => {
   assert.throws(() => addDevice('pizza', 'Bad/Name', 'pos'), /username must be/);
   assert.throws(() => addDevice('pizza', 'pizza-pos', 'pos'), /already exists/);
   assert.throws(() => addDevice('pizza', 'p2', 'chef'), /role must be/);
+  refused(/kb-bridge is the bridge's own account/, {}, 'add-device', 'pizza', 'kb-bridge', 'pos');
+  refused(/no device called "nobody"/, {}, 'set-password', 'nobody');
+  refused(/is a demo registry/, { KB_REGISTRY: path.join(ROOT, 'broker-config/demo-tenants.json') },
+    'set-password', 'pizza-pos');
+});
+
+test('a broker out of reach, refusing the login or silent leaves the registry untouched', async () => {
+  const before = readFileSync(bus.registry, 'utf8');
+  const closed = await freePort();
+  refused(new RegExp(`cannot reach the broker at mqtt://127\\.0\\.0\\.1:${closed}: Connection refused`),
+    { KB_MQTT_PORT: String(closed) }, 'add-device', 'satay', 'satay-kitchen', 'kitchen');
+
+  const wrong = mkdtempSync(path.join(os.tmpdir(), 'kb-device-'));
+  mkdirSync(path.join(wrong, 'broker'));
+  writeFileSync(path.join(wrong, 'broker/bridge.pw'), 'not-the-password\n');
+  try {
+    refused(/the broker at mqtt:\S+ refused the login as kb-bridge/, { KB_DATA_DIR: wrong },
+      'add-device', 'satay', 'satay-kitchen', 'kitchen');
+  } finally { rmSync(wrong, { recursive: true, force: true }); }
+
+  // Something that takes the connection and never answers: the 10 s deadline.
+  const silent = net.createServer(() => {});
+  await new Promise((resolve) => { silent.listen(0, '127.0.0.1', resolve); });
+  try {
+    const started = Date.now();
+    refused(/the broker did not answer within 10 s; is the bus running\?/,
+      { KB_MQTT_PORT: String(silent.address().port) }, 'add-device', 'satay', 'satay-kitchen', 'kitchen');
+    assert.ok(Date.now() - started < 15000);
+  } finally { silent.close(); }
+
+  assert.equal(readFileSync(bus.registry, 'utf8'), before);
+  assert.equal(existsSync(`${bus.registry}.tmp`), false);
 });

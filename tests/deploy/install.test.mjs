@@ -31,11 +31,11 @@ function unitEnvironment(text) {
 test('cmake --install lays out the bridge, the pages, broker-init and valid systemd units', { timeout: 300000 }, async () => {
   const build = path.join(work, 'build');
   await run('cmake', ['-S', ROOT, '-B', build, `-DCMAKE_INSTALL_PREFIX=${prefix}`, '-DCMAKE_BUILD_TYPE=RelWithDebInfo']);
-  await run('cmake', ['--build', build, '--target', 'kb-bridge', '-j2'], { maxBuffer: 1 << 26 });
+  await run('cmake', ['--build', build, '--target', 'kb-bridge', 'kb-device', '-j2'], { maxBuffer: 1 << 26 });
   await run('cmake', ['--install', build], { maxBuffer: 1 << 26 });
 
   const units = path.join(prefix, 'lib/systemd/system');
-  for (const f of ['bin/kb-bridge', 'share/kitchen-bus/kitchen-bus', 'share/kitchen-bus/broker-config/mosquitto.conf.in',
+  for (const f of ['bin/kb-bridge', 'bin/kb-device', 'bin/kitchen-bus', 'share/kitchen-bus/kitchen-bus', 'share/kitchen-bus/broker-config/mosquitto.conf.in',
     'share/kitchen-bus/broker-config/uplink.conf.example', 'share/kitchen-bus/web/kitchen.html',
     'share/kitchen-bus/web/vendor/mqtt.esm.js', 'lib/sysusers.d/kitchen-bus.conf', 'share/doc/kitchen-bus/OUTLET-SETUP.md',
     'lib/systemd/system/kitchen-bus-broker.service', 'lib/systemd/system/kitchen-bus-bridge.service']) {
@@ -65,14 +65,14 @@ test('cmake --install lays out the bridge, the pages, broker-init and valid syst
   const { stdout: conf } = await run(path.join(prefix, 'share/kitchen-bus/kitchen-bus'), ['broker-init', path.join(data, 'broker')],
     { env: { ...process.env, ...portEnv } });
   const logs = [];
-  const start = (cmd, args, env) => {
-    const c = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const start = (cmd, args, env, cwd = undefined) => {
+    const c = spawn(cmd, args, { env: { ...process.env, ...env }, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     c.stdout.on('data', (d) => logs.push(String(d)));
     c.stderr.on('data', (d) => logs.push(String(d)));
     children.push(c);
     return c;
   };
-  start('mosquitto', ['-c', conf.trim()], {});
+  start('mosquitto', ['-c', 'mosquitto.conf'], {}, path.dirname(conf.trim()));
   const registry = path.join(work, 'registry.json');
   copyFileSync(DEMO_REGISTRY, registry);
   const env = unitEnvironment(bridge);

@@ -265,10 +265,11 @@ export function makeOrder(tenant, extra = {}) {
 
 /**
  * A POS device: submits and waits for the ack of that order number.
- * Returns { submit(order|raw, number?) -> ack, client }.
+ * Returns { submit(order|raw, number?) -> ack, client }. opts: password
+ * (default: the username, as in demo registries), and mqttClient's options.
  */
-export async function posDevice(bus, tenant, device = `${tenant}-pos`, opts = {}) {
-  const client = await mqttClient(bus, device, device, opts);
+export async function posDevice(bus, tenant, device = `${tenant}-pos`, { password = device, ...opts } = {}) {
+  const client = await mqttClient(bus, device, password, opts);
   const granted = await subscribe(client, [ackTopic(tenant, 'pos', device)]);
   if (granted[0] >= 128) { client.end(true); throw new Error(`${device} may not read its ack topic`); }
   return {
@@ -284,8 +285,8 @@ export async function posDevice(bus, tenant, device = `${tenant}-pos`, opts = {}
 }
 
 /** A kitchen device subscribed to its tenant's orders, events and acks. */
-export async function kitchenDevice(bus, tenant, device = `${tenant}-kitchen`, opts = {}) {
-  const client = await mqttClient(bus, device, device, opts);
+export async function kitchenDevice(bus, tenant, device = `${tenant}-kitchen`, { password = device, ...opts } = {}) {
+  const client = await mqttClient(bus, device, password, opts);
   const granted = await subscribe(client, [`outlet/tenant/${tenant}/orders/+`, eventsTopic(tenant), ackTopic(tenant, 'kitchen', device)]);
   if (granted.some((g) => g >= 128)) { client.end(true); throw new Error(`${device} was refused its own topics: ${granted}`); }
   return {

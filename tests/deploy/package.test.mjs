@@ -1,0 +1,161 @@
+// package.test.mjs - the Debian package on a Debian 12 machine booted with
+// systemd as PID 1 (a podman container, `--systemd=always`): `./kitchen-bus
+// package` builds the .deb here, `apt-get install ./kitchen-bus_*.deb`
+// installs it there with its dependencies from Debian. Then, as an operator
+// would: both units active and enabled, Debian's mosquitto.service disabled,
+// /health 200, device passwords from the `kitchen-bus` command on the PATH,
+// an order round trip; the open order survives `systemctl restart` of the
+// broker and of the bridge, an upgrade (the same .deb again), and a reboot
+// (the container stopped and started); `apt-get remove` stops the units and
+// keeps the data, `apt-get purge` removes it.
+//
+// The systemd image (the base plus Debian's systemd) is built once per
+// machine and kept in podman's store.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import path from 'node:path';
+import {
+  ROOT, BRIDGE_BIN, freePort, waitFor, posDevice, kitchenDevice, makeOrder, waitMessage, parse,
+} from '../lib/harness.mjs';
+import { podman, ensureBaseImage, removeLeftovers, exec, waitHealthy } from '../lib/containers.mjs';
+
+const run = promisify(execFile);
+const NAME = `kbpkg${process.pid}`;
+const IMAGE = 'localhost/kitchen-bus/systemd-test:bookworm';
+const t0 = Date.now();
+const note = (msg) => console.log(`# [${((Date.now() - t0) / 1000).toFixed(1)} s] ${msg}`);
+const ports = {};
+let deb;
+
+async function ensureSystemdImage() {
+  try { await podman(['image', 'exists', IMAGE]); return; } catch { /* build it, once per machine */ }
+  await podman(['build', '-t', IMAGE, '-f', path.join(ROOT, 'tests/deploy/systemd.Containerfile'), path.join(ROOT, 'tests/deploy')],
+    { timeout: 600000 });
+}
+
+const sh = (cmd, opts) => exec(NAME, ['sh', '-c', cmd], opts);
+const unitState = async (what, units) => (await sh(`systemctl ${what} ${units.join(' ')} || true`)).trim().split('\n');
+const UNITS = ['kitchen-bus-broker', 'kitchen-bus-bridge'];
+const base = () => `http://127.0.0.1:${ports.http}`;
+const bus = { wsUrl: () => `ws://127.0.0.1:${ports.ws}` };
+
+async function booted() {
+  await waitFor(async () => {
+    const state = (await sh('systemctl is-system-running 2>/dev/null || true').catch(() => '')).trim();
+    return ['running', 'degraded'].includes(state);
+  }, { timeout: 90000, interval: 500, what: 'systemd to finish booting' });
+}
+
+async function startContainer() {
+  await podman(['start', NAME]);
+  await booted();
+}
+
+before(async () => {
+  await ensureBaseImage();
+  await removeLeftovers('kbpkg');
+  await ensureSystemdImage();
+  note('systemd image present');
+  const buildDir = path.dirname(path.dirname(BRIDGE_BIN));
+  const { stdout } = await run(path.join(ROOT, 'kitchen-bus'), ['package'], {
+    env: { ...process.env, KB_BUILD_DIR: buildDir }, maxBuffer: 1 << 26, timeout: 600000,
+  });
+  deb = stdout.trim().split('\n').at(-1);
+  assert.match(path.basename(deb), /^kitchen-bus_\d+\.\d+\.\d+_[a-z0-9]+\.deb$/);
+  note(`built ${path.basename(deb)}`);
+  ports.ws = await freePort();
+  ports.http = await freePort();
+  await podman(['create', '--name', NAME, '--systemd=always',
+    '-p', `127.0.0.1:${ports.ws}:3001`, '-p', `127.0.0.1:${ports.http}:3002`,
+    '-v', `${path.dirname(deb)}:/pkg:ro`, IMAGE]);
+  await startContainer();
+  note('systemd booted in the container');
+});
+
+after(async () => {
+  await podman(['rm', '-f', '-t', '5', NAME]).catch(() => {});
+  note('container removed');
+});
+
+test('the .deb installs, runs under systemd, survives restarts, an upgrade and a reboot, and removes cleanly', { timeout: 1500000 }, async () => {
+  const pkg = `/pkg/${path.basename(deb)}`;
+  await sh(`apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${pkg}`, { timeout: 900000 });
+  note('apt-get install ./kitchen-bus_*.deb');
+
+  assert.deepEqual(await unitState('is-active', UNITS), ['active', 'active']);
+  assert.deepEqual(await unitState('is-enabled', UNITS), ['enabled', 'enabled']);
+  assert.deepEqual(await unitState('is-enabled', ['mosquitto']), ['disabled'], "Debian's own broker does not hold 1883");
+  const health = await waitHealthy(base(), { timeout: 30000 });
+  assert.equal(health.mode, 'production', 'the shipped registry is not a demo one');
+  assert.equal((await sh('id -u kitchen-bus && stat -c %U /var/lib/kitchen-bus/bridge')).trim().split('\n')[1], 'kitchen-bus');
+  const owner = async (unit) => (await sh(`stat -c %U /proc/$(systemctl show -p MainPID --value ${unit})`)).trim();
+  assert.equal(await owner('kitchen-bus-bridge'), 'kitchen-bus', 'the bridge runs as its own user');
+  assert.equal(await owner('kitchen-bus-broker'), 'mosquitto', 'the broker runs unprivileged');
+
+  // The operator command on the PATH: passwords for the shipped devices, and a new device.
+  const password = async (...args) => (await sh(`kitchen-bus ${args.join(' ')}`)).match(/password: (\S+)/)[1];
+  const posPw = await password('set-password', 'main-pos');
+  const kitchenPw = await password('set-password', 'main-kitchen');
+  const tillPw = await password('add-device', 'main', 'main-till-2', 'pos');
+  note('device passwords set with the installed kitchen-bus command');
+
+  const kitchen = await kitchenDevice(bus, 'main', 'main-kitchen', { transport: 'ws', password: kitchenPw });
+  const pos = await posDevice(bus, 'main', 'main-pos', { transport: 'ws', password: posPw });
+  const order = makeOrder('main');
+  assert.equal((await pos.submit(order)).result, 'accepted');
+  await waitMessage(kitchen.client, (m) => m.topic.endsWith(`/orders/${order.order_number}`) && m.payload !== '',
+    { what: 'the order at main-kitchen' });
+  pos.client.end(true);
+  kitchen.client.end(true);
+  note('an order went from main-pos to main-kitchen');
+
+  async function orderStillOpen(what) {
+    await waitHealthy(base(), { timeout: 60000, what: `the bridge to be healthy (${what})` });
+    const k = await kitchenDevice(bus, 'main', 'main-kitchen', { transport: 'ws', password: kitchenPw });
+    try {
+      const m = await waitMessage(k.client, (x) => x.retain && x.topic.endsWith(`/orders/${order.order_number}`) && x.payload !== '',
+        { timeout: 10000, what: `the open order ${what}` });
+      assert.equal(parse(m).status, 'new');
+    } finally { k.client.end(true); }
+  }
+
+  const mainPid = async (unit) => (await sh(`systemctl show -p MainPID --value ${unit}`)).trim();
+  for (const unit of UNITS) {
+    const before = await mainPid(unit);
+    await sh(`systemctl restart ${unit}`);
+    assert.notEqual(await mainPid(unit), before, `${unit} was restarted`);
+    await orderStillOpen(`after systemctl restart ${unit}`);
+    note(`open order kept across systemctl restart ${unit}`);
+  }
+
+  // An upgrade (the same package again): data and registry kept, units restarted.
+  const bridgePid = await mainPid('kitchen-bus-bridge');
+  await sh(`DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --reinstall ${pkg}`, { timeout: 300000 });
+  assert.notEqual(await mainPid('kitchen-bus-bridge'), bridgePid, 'the upgrade restarted the bridge');
+  assert.deepEqual(await unitState('is-active', UNITS), ['active', 'active']);
+  assert.match(await sh('cat /etc/kitchen-bus/registry.json'), /main-till-2/, 'the registry the operator changed is kept');
+  await orderStillOpen('after an upgrade');
+  const till = await posDevice(bus, 'main', 'main-till-2', { transport: 'ws', password: tillPw });
+  till.client.end(true);
+  note('upgrade kept the data, the registry and the passwords');
+
+  // A reboot.
+  await podman(['stop', '-t', '30', NAME]);
+  await startContainer();
+  assert.deepEqual(await unitState('is-active', UNITS), ['active', 'active']);
+  await orderStillOpen('after a reboot');
+  note('everything came back after a reboot');
+
+  // Remove keeps the data; purge removes it.
+  await sh('DEBIAN_FRONTEND=noninteractive apt-get remove -y -qq kitchen-bus', { timeout: 300000 });
+  assert.deepEqual((await unitState('is-active', UNITS)).map((s) => s === 'active'), [false, false]);
+  assert.doesNotMatch(await sh('cat /proc/[0-9]*/comm 2>/dev/null; true'), /^(kb-bridge|mosquitto)$/m, 'no bridge or broker left running');
+  assert.match(await sh('ls /var/lib/kitchen-bus/bridge /var/lib/kitchen-bus/broker'), /journal\.db[\s\S]*dynamic-security\.json/);
+  assert.match(await sh('cat /etc/kitchen-bus/registry.json'), /main-till-2/);
+  note('apt-get remove stopped the units and kept the data');
+  await sh('DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq kitchen-bus', { timeout: 300000 });
+  assert.equal((await sh('test -e /var/lib/kitchen-bus && echo kept || echo gone')).trim(), 'gone');
+  note('apt-get purge removed the data');
+});

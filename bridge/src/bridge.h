@@ -26,12 +26,35 @@ typedef struct {
     uint64_t duplicates;
     uint64_t rejected[KB_ERR__COUNT];
     uint64_t broker_reconnects;
+    uint64_t broker_refusals;         /* CONNACKs refusing the bridge */
+    uint64_t broker_connect_failures; /* attempts that did not reach the broker */
     uint64_t journal_failures;
     uint64_t uplink_replayed;     /* events re-sent to head office */
     uint64_t ack_latency_buckets[LATENCY_BUCKETS]; /* cumulative at render */
     uint64_t ack_latency_count;
     double ack_latency_sum_ms;
 } bridge_stats;
+
+/* Where the broker connection stands, for /health and for logging each
+ * change once (mqtt_link.c). "connected" always matches broker_connected. */
+typedef enum {
+    BROKER_CONNECTING,  /* no attempt has finished yet */
+    BROKER_CONNECTED,
+    BROKER_REFUSED,     /* the broker answered CONNACK with a refusal */
+    BROKER_UNREACHABLE, /* connect() failed, or the connection was lost */
+} broker_state;
+
+typedef struct {
+    broker_state state;
+    char reason[128];         /* why not connected, e.g. "Not authorized" */
+    char since[32];           /* ISO time of the last state change */
+    uint64_t attempts;        /* failed attempts since the last state change */
+    uint64_t outage_attempts; /* failed attempts since the last CONNACK */
+    double outage_start_ms;   /* when the first of those failed */
+    double last_line_ms;      /* when the last change or reminder was logged */
+    int refusal_rc;           /* this attempt's CONNACK refusal code, 0 if none */
+    char password_file[CONFIG_PATH_MAX]; /* re-read while refused */
+} broker_link;
 
 struct uplink_state;
 
@@ -50,6 +73,7 @@ typedef struct bridge {
     int broker_connected;      /* CONNACK received, not yet disconnected */
     double next_connect_ms;    /* when to try the broker again */
     int connect_backoff_ms;
+    broker_link link;          /* state, reason and counts for /health and logs */
     int journal_ok;
     char journal_error[256];
     struct uplink_state *uplink; /* NULL unless KB_UPLINK=1 (uplink_replay.c) */

@@ -13,6 +13,18 @@
 
 static const double latency_bounds_ms[LATENCY_BUCKETS] = {0.25, 0.5, 1, 2, 5, 10, 25, 50, 100, 250, 1000, 5000};
 
+/* "connected" exactly while the link is up, as clients expect. */
+static const char *broker_state_name(const bridge *b)
+{
+    if (b->broker_connected) return "connected";
+    switch (b->link.state) {
+    case BROKER_CONNECTING: return "connecting";
+    case BROKER_REFUSED: return "refused";
+    case BROKER_UNREACHABLE: return "unreachable";
+    default: return "disconnected"; /* stopping */
+    }
+}
+
 char *health_json(bridge *b, int *ok)
 {
     *ok = b->broker_connected && b->journal_ok;
@@ -20,7 +32,9 @@ char *health_json(bridge *b, int *ok)
     bridge_iso_time(now, sizeof now);
     cJSON *h = cJSON_CreateObject();
     cJSON_AddStringToObject(h, "status", *ok ? "ok" : "degraded");
-    cJSON_AddStringToObject(h, "broker", b->broker_connected ? "connected" : "disconnected");
+    cJSON_AddStringToObject(h, "broker", broker_state_name(b));
+    if (!b->broker_connected) cJSON_AddStringToObject(h, "broker_reason", b->link.reason);
+    cJSON_AddStringToObject(h, "broker_since", b->link.since);
     cJSON_AddStringToObject(h, "journal", b->journal_ok ? "ok" : "failing");
     if (!b->journal_ok) cJSON_AddStringToObject(h, "journal_error", b->journal_error);
     cJSON_AddNumberToObject(h, "uptime_s", (double)(time(NULL) - b->started_at));
@@ -151,6 +165,14 @@ char *metrics_text(bridge *b)
     emit(&t, "# HELP kb_broker_reconnects_total Broker connections made after the first.\n"
              "# TYPE kb_broker_reconnects_total counter\nkb_broker_reconnects_total %llu\n",
          (unsigned long long)s->broker_reconnects);
+    emit(&t, "# HELP kb_broker_refusals_total Connection attempts the broker refused in its CONNACK "
+             "(e.g. Not authorized).\n"
+             "# TYPE kb_broker_refusals_total counter\nkb_broker_refusals_total %llu\n",
+         (unsigned long long)s->broker_refusals);
+    emit(&t, "# HELP kb_broker_connect_failures_total Connection attempts that did not reach the broker "
+             "(connect failed, or closed before the CONNACK).\n"
+             "# TYPE kb_broker_connect_failures_total counter\nkb_broker_connect_failures_total %llu\n",
+         (unsigned long long)s->broker_connect_failures);
     emit(&t, "# HELP kb_journal_ok 1 while the journal is writable.\n# TYPE kb_journal_ok gauge\nkb_journal_ok %d\n",
          b->journal_ok);
     emit(&t, "# HELP kb_journal_failures_total Failed journal writes or commits.\n"

@@ -2,7 +2,10 @@
  *
  * Health is "ok" only while the bridge has its broker connection and can
  * write its journal; otherwise "degraded" (HTTP 503). The same document is
- * kept retained on outlet/bridge/health, re-published on every change. */
+ * kept retained on outlet/bridge/health, re-published on every change.
+ * While not connected, "broker" says why: "connecting" (no attempt has
+ * finished yet), "refused" (a CONNACK refusal) or "unreachable", with
+ * "broker_reason"; "broker_since" is when that state began. */
 #ifndef KB_HEALTH_H
 #define KB_HEALTH_H
 

@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <mqtt_protocol.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -19,12 +21,129 @@
 #define KEEPALIVE_S 30
 #define SESSION_EXPIRY_S (7 * 24 * 3600)
 #define BACKOFF_MIN_MS 100
-#define BACKOFF_MAX_MS 2000
+#define BACKOFF_MAX_MS 2000         /* a broker that cannot be reached */
+#define REFUSED_BACKOFF_MAX_MS 5000 /* one that refuses: only a fix on its side helps */
+#define REMINDER_MS 60000.0         /* "still refused/unreachable" at most this often */
+#define REASON_QUIET_MS 10000.0     /* a changed reason is logged at most this often */
 #define BRIDGE_INFLIGHT 1000
 #define READ_BATCH_MAX 4096
 
 /* The retained health while the bridge is away: its will, and its goodbye. */
 static const char health_offline[] = "{\"status\":\"offline\",\"broker\":\"disconnected\"}";
+
+/* ---- The connection's state: one log line per change, then reminders ---- */
+
+static int login_refusal(int rc)
+{
+    return rc == CONNACK_REFUSED_BAD_USERNAME_PASSWORD || rc == CONNACK_REFUSED_NOT_AUTHORIZED ||
+           rc == MQTT_RC_BAD_USERNAME_OR_PASSWORD || rc == MQTT_RC_NOT_AUTHORIZED;
+}
+
+static int backoff_cap_ms(const bridge *b)
+{
+    return b->link.state == BROKER_REFUSED ? REFUSED_BACKOFF_MAX_MS : BACKOFF_MAX_MS;
+}
+
+/* The line for entering the current state (or a changed reason). */
+static void log_change(bridge *b)
+{
+    const broker_link *l = &b->link;
+    const kb_config *c = &b->config;
+    if (l->state == BROKER_REFUSED && login_refusal(l->refusal_rc))
+        log_error("broker refused the bridge's login (%s): the broker's dynamic-security store does not accept "
+                  "%s's password in KB_BRIDGE_PASSWORD_FILE=%s; is the broker running with the store broker-init "
+                  "made, and can it read it? Retrying with backoff up to %d s",
+                  l->reason, c->bridge_user, l->password_file, REFUSED_BACKOFF_MAX_MS / 1000);
+    else if (l->state == BROKER_REFUSED)
+        log_error("broker at %s:%d refused the bridge's connection (%s); retrying with backoff up to %d s",
+                  c->mqtt_host, c->mqtt_port, l->reason, REFUSED_BACKOFF_MAX_MS / 1000);
+    else
+        log_warn("cannot reach the broker at %s:%d (%s): is it running and listening there (KB_MQTT_HOST, "
+                 "KB_MQTT_PORT)? Retrying with backoff up to %d s",
+                 c->mqtt_host, c->mqtt_port, l->reason, BACKOFF_MAX_MS / 1000);
+}
+
+static void log_reminder(bridge *b)
+{
+    const broker_link *l = &b->link;
+    const kb_config *c = &b->config;
+    unsigned long long n = (unsigned long long)l->attempts;
+    if (l->state == BROKER_REFUSED && login_refusal(l->refusal_rc))
+        log_error("still refused by the broker (%s), %llu attempts since %s; check %s's password in "
+                  "KB_BRIDGE_PASSWORD_FILE=%s against the broker's dynamic-security store",
+                  l->reason, n, l->since, c->bridge_user, l->password_file);
+    else if (l->state == BROKER_REFUSED)
+        log_error("still refused by the broker at %s:%d (%s), %llu attempts since %s", c->mqtt_host,
+                  c->mqtt_port, l->reason, n, l->since);
+    else
+        log_warn("still cannot reach the broker at %s:%d (%s), %llu attempts since %s; is it running "
+                 "(KB_MQTT_HOST, KB_MQTT_PORT)?", c->mqtt_host, c->mqtt_port, l->reason, n, l->since);
+}
+
+/* Copies a library message without its trailing period. */
+static void set_reason(broker_link *l, const char *why)
+{
+    snprintf(l->reason, sizeof l->reason, "%s", why);
+    size_t n = strlen(l->reason);
+    if (n && l->reason[n - 1] == '.') l->reason[n - 1] = '\0';
+}
+
+static void enter_state(bridge *b, broker_state state)
+{
+    b->link.state = state;
+    b->link.attempts = 0;
+    bridge_iso_time(b->link.since, sizeof b->link.since);
+}
+
+/* One failed attempt: a refusal, or no broker to talk to. Logs only when
+ * the state or the reason changes, and a reminder now and then. */
+static void link_failed(bridge *b, broker_state state, const char *why)
+{
+    broker_link *l = &b->link;
+    double now = bridge_now_ms();
+    char previous[sizeof l->reason];
+    memcpy(previous, l->reason, sizeof previous);
+    int changed = l->state != state;
+    if (changed) enter_state(b, state);
+    set_reason(l, why);
+    l->attempts++;
+    l->outage_attempts++;
+    if (changed || (strcmp(previous, l->reason) != 0 && now - l->last_line_ms >= REASON_QUIET_MS)) {
+        l->last_line_ms = now;
+        log_change(b);
+    } else if (now - l->last_line_ms >= REMINDER_MS) {
+        l->last_line_ms = now;
+        log_reminder(b);
+    }
+}
+
+/* The next attempt waits for the backoff, which then doubles up to its cap. */
+static void schedule_retry(bridge *b)
+{
+    int cap = backoff_cap_ms(b);
+    int wait = b->connect_backoff_ms < cap ? b->connect_backoff_ms : cap;
+    b->next_connect_ms = bridge_now_ms() + wait;
+    b->connect_backoff_ms = wait * 2 > cap ? cap : wait * 2;
+}
+
+/* While refused, the password file is read again before each attempt, so
+ * fixing it needs no restart. The password itself is never logged. */
+static void reload_password(bridge *b)
+{
+    char fresh[sizeof b->config.bridge_password];
+    FILE *f = fopen(b->link.password_file, "r");
+    if (!f) return;
+    size_t n = fread(fresh, 1, sizeof fresh - 1, f);
+    fclose(f);
+    while (n && (fresh[n - 1] == '\n' || fresh[n - 1] == '\r')) n--;
+    fresh[n] = '\0';
+    if (n && strcmp(fresh, b->config.bridge_password) != 0) {
+        memcpy(b->config.bridge_password, fresh, n + 1);
+        if (mosquitto_username_pw_set(b->mosq, b->config.bridge_user, b->config.bridge_password) == MOSQ_ERR_SUCCESS)
+            log_info("the password in KB_BRIDGE_PASSWORD_FILE=%s changed; logging in with it", b->link.password_file);
+    }
+    memset(fresh, 0, sizeof fresh);
+}
 
 static void request_write(bridge *b)
 {
@@ -48,8 +167,12 @@ static void on_connect(struct mosquitto *mosq, void *ctx, int rc, int flags, con
     (void)flags;
     (void)props;
     bridge *b = ctx;
+    broker_link *l = &b->link;
     if (rc != 0) {
-        log_error("broker refused the bridge: %s", mosquitto_reason_string(rc));
+        /* on_disconnect follows and schedules the retry. */
+        b->stats.broker_refusals++;
+        l->refusal_rc = rc;
+        link_failed(b, BROKER_REFUSED, mosquitto_reason_string(rc));
         return;
     }
     static int connected_before;
@@ -57,7 +180,17 @@ static void on_connect(struct mosquitto *mosq, void *ctx, int rc, int flags, con
     connected_before = 1;
     b->broker_connected = 1;
     b->connect_backoff_ms = BACKOFF_MIN_MS;
-    log_info("connected to the broker at %s:%d", b->config.mqtt_host, b->config.mqtt_port);
+    if (l->outage_attempts)
+        log_info("connected to the broker at %s:%d after %llu failed attempts over %.1f s (it %s: %s)",
+                 b->config.mqtt_host, b->config.mqtt_port, (unsigned long long)l->outage_attempts,
+                 (bridge_now_ms() - l->outage_start_ms) / 1000.0,
+                 l->state == BROKER_REFUSED ? "had refused the bridge" : "was unreachable", l->reason);
+    else
+        log_info("connected to the broker at %s:%d", b->config.mqtt_host, b->config.mqtt_port);
+    enter_state(b, BROKER_CONNECTED);
+    l->reason[0] = '\0';
+    l->outage_attempts = 0;
+    l->last_line_ms = bridge_now_ms();
     mosquitto_subscribe_v5(mosq, NULL, TOPIC_DYNSEC_RESPONSE, 1, 0, NULL);
     mosquitto_subscribe_v5(mosq, NULL, TOPIC_SUB_SUBMIT, 1, 0, NULL);
     mosquitto_subscribe_v5(mosq, NULL, TOPIC_SUB_STATUS, 1, 0, NULL);
@@ -77,9 +210,21 @@ static void on_disconnect(struct mosquitto *mosq, void *ctx, int rc, const mosqu
     (void)mosq;
     (void)props;
     bridge *b = ctx;
-    if (b->broker_connected) log_warn("lost the broker connection (%s)", mosquitto_strerror(rc));
+    broker_link *l = &b->link;
+    if (b->stopping) return; /* our own goodbye (mqtt_link_destroy) */
+    if (b->broker_connected) {
+        /* Not a failed attempt: the reconnects that follow are. */
+        enter_state(b, BROKER_UNREACHABLE);
+        set_reason(l, mosquitto_strerror(rc));
+        l->outage_start_ms = l->last_line_ms = bridge_now_ms();
+        log_warn("lost the broker connection (%s); reconnecting with backoff up to %d s", l->reason,
+                 BACKOFF_MAX_MS / 1000);
+    } else if (!l->refusal_rc) {
+        b->stats.broker_connect_failures++;
+        link_failed(b, BROKER_UNREACHABLE, "the broker closed the connection before answering the login");
+    }
     b->broker_connected = 0;
-    b->next_connect_ms = bridge_now_ms() + b->connect_backoff_ms;
+    schedule_retry(b);
     drop_adopted(b);
 }
 
@@ -131,12 +276,23 @@ int mqtt_link_init(bridge *b)
     mosquitto_message_v5_callback_set(b->mosq, on_message);
     mosquitto_publish_v5_callback_set(b->mosq, on_publish);
     b->connect_backoff_ms = BACKOFF_MIN_MS;
+    /* The same file config.c read the password from. */
+    broker_link *l = &b->link;
+    const char *pwfile = getenv("KB_BRIDGE_PASSWORD_FILE");
+    int n = pwfile && *pwfile ? snprintf(l->password_file, sizeof l->password_file, "%s", pwfile)
+                              : snprintf(l->password_file, sizeof l->password_file, "%s/broker/bridge.pw",
+                                         b->config.data_dir);
+    if (n < 0 || (size_t)n >= sizeof l->password_file) l->password_file[0] = '\0';
+    enter_state(b, BROKER_CONNECTING);
+    set_reason(l, "no connection attempt has finished yet");
+    l->outage_start_ms = bridge_now_ms();
     return 0;
 }
 
 void mqtt_link_destroy(bridge *b)
 {
     if (!b->mosq) return;
+    b->stopping = 1;
     if (b->broker_connected) {
         /* A clean disconnect would suppress the will; publish offline ourselves. */
         mosquitto_publish_v5(b->mosq, NULL, TOPIC_HEALTH, (int)strlen(health_offline), health_offline, 1, true,
@@ -155,18 +311,19 @@ void mqtt_link_destroy(bridge *b)
 static void try_connect(bridge *b)
 {
     static int first = 1;
+    if (b->link.state == BROKER_REFUSED) reload_password(b);
+    b->link.refusal_rc = 0;
     mosquitto_property *props = NULL;
     mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL, SESSION_EXPIRY_S);
     int rc = first ? mosquitto_connect_bind_v5(b->mosq, b->config.mqtt_host, b->config.mqtt_port,
                                                KEEPALIVE_S, NULL, props)
                    : mosquitto_reconnect(b->mosq);
+    int err = errno;
     mosquitto_property_free_all(&props);
     if (rc != MOSQ_ERR_SUCCESS) {
-        if (b->connect_backoff_ms == BACKOFF_MIN_MS)
-            log_warn("cannot reach the broker at %s:%d (%s); retrying", b->config.mqtt_host,
-                     b->config.mqtt_port, rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
-        b->connect_backoff_ms = b->connect_backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : b->connect_backoff_ms * 2;
-        b->next_connect_ms = bridge_now_ms() + b->connect_backoff_ms;
+        b->stats.broker_connect_failures++;
+        link_failed(b, BROKER_UNREACHABLE, rc == MOSQ_ERR_ERRNO ? strerror(err) : mosquitto_strerror(rc));
+        schedule_retry(b);
         return;
     }
     first = 0;

@@ -6,7 +6,13 @@
  * RX/WRITEABLE callbacks drive mosquitto_loop_read/write, and a periodic
  * tick drives mosquitto_loop_misc and reconnects with capped backoff. The
  * session is persistent (MQTT v5, clean start off), so orders submitted
- * while the bridge is down wait in the broker for it. */
+ * while the bridge is down wait in the broker for it.
+ *
+ * A broker that refuses the bridge's login, or cannot be reached, is
+ * retried with a doubling backoff (100 ms up to 5 s refused, 2 s
+ * unreachable); b->link holds the state for /health, and each change is
+ * logged once, then a reminder with a count every minute. While refused,
+ * the password file is read again before each attempt. */
 #ifndef KB_MQTT_LINK_H
 #define KB_MQTT_LINK_H
 

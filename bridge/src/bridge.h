@@ -53,7 +53,6 @@ typedef struct {
     double outage_start_ms;   /* when the first of those failed */
     double last_line_ms;      /* when the last change or reminder was logged */
     int refusal_rc;           /* this attempt's CONNACK refusal code, 0 if none */
-    char password_file[CONFIG_PATH_MAX]; /* re-read while refused */
 } broker_link;
 
 struct uplink_state;

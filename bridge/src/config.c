@@ -34,11 +34,11 @@ static int port(const char *name, const char *fallback, int *out, char *err, siz
     return 0;
 }
 
-static int read_secret(const char *path, char *dst, size_t len, char *err, size_t errlen)
+int config_read_password(const kb_config *c, char *dst, size_t len, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "r");
+    FILE *f = fopen(c->bridge_password_file, "r");
     if (!f) {
-        snprintf(err, errlen, "cannot read the bridge password file %s", path);
+        snprintf(err, errlen, "cannot read the bridge password file %s", c->bridge_password_file);
         return -1;
     }
     size_t n = fread(dst, 1, len - 1, f);
@@ -46,7 +46,7 @@ static int read_secret(const char *path, char *dst, size_t len, char *err, size_
     while (n && (dst[n - 1] == '\n' || dst[n - 1] == '\r')) n--;
     dst[n] = '\0';
     if (!n) {
-        snprintf(err, errlen, "the bridge password file %s is empty", path);
+        snprintf(err, errlen, "the bridge password file %s is empty", c->bridge_password_file);
         return -1;
     }
     return 0;
@@ -78,6 +78,8 @@ int config_from_env(kb_config *c, char *err, size_t errlen)
         copy(c->web_dir, sizeof c->web_dir, env_or("KB_WEB_DIR", "./web-adapter/public"), "KB_WEB_DIR", err, errlen) ||
         copy(c->bridge_user, sizeof c->bridge_user, env_or("KB_BRIDGE_USER", "kb-bridge"), "KB_BRIDGE_USER", err, errlen))
         return -1;
-    return read_secret(env_or("KB_BRIDGE_PASSWORD_FILE", pwfile), c->bridge_password,
-                       sizeof c->bridge_password, err, errlen);
+    if (copy(c->bridge_password_file, sizeof c->bridge_password_file, env_or("KB_BRIDGE_PASSWORD_FILE", pwfile),
+             "KB_BRIDGE_PASSWORD_FILE", err, errlen))
+        return -1;
+    return config_read_password(c, c->bridge_password, sizeof c->bridge_password, err, errlen);
 }

@@ -24,9 +24,14 @@ typedef struct {
     char registry_path[CONFIG_PATH_MAX];
     char web_dir[CONFIG_PATH_MAX];
     char bridge_user[64];
+    char bridge_password_file[CONFIG_PATH_MAX];
     char bridge_password[256];
 } kb_config;
 
 int config_from_env(kb_config *c, char *err, size_t errlen);
+/* Reads the password in c->bridge_password_file into dst (len bytes),
+ * trailing newlines dropped: 0, or -1 with err naming the file. Used at
+ * start, and by mqtt_link.c again while the broker refuses the bridge. */
+int config_read_password(const kb_config *c, char *dst, size_t len, char *err, size_t errlen);
 
 #endif

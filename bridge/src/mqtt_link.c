@@ -53,7 +53,7 @@ static void log_change(bridge *b)
         log_error("broker refused the bridge's login (%s): the broker's dynamic-security store does not accept "
                   "%s's password in KB_BRIDGE_PASSWORD_FILE=%s; is the broker running with the store broker-init "
                   "made, and can it read it? Retrying with backoff up to %d s",
-                  l->reason, c->bridge_user, l->password_file, REFUSED_BACKOFF_MAX_MS / 1000);
+                  l->reason, c->bridge_user, c->bridge_password_file, REFUSED_BACKOFF_MAX_MS / 1000);
     else if (l->state == BROKER_REFUSED)
         log_error("broker at %s:%d refused the bridge's connection (%s); retrying with backoff up to %d s",
                   c->mqtt_host, c->mqtt_port, l->reason, REFUSED_BACKOFF_MAX_MS / 1000);
@@ -71,7 +71,7 @@ static void log_reminder(bridge *b)
     if (l->state == BROKER_REFUSED && login_refusal(l->refusal_rc))
         log_error("still refused by the broker (%s), %llu attempts since %s; check %s's password in "
                   "KB_BRIDGE_PASSWORD_FILE=%s against the broker's dynamic-security store",
-                  l->reason, n, l->since, c->bridge_user, l->password_file);
+                  l->reason, n, l->since, c->bridge_user, c->bridge_password_file);
     else if (l->state == BROKER_REFUSED)
         log_error("still refused by the broker at %s:%d (%s), %llu attempts since %s", c->mqtt_host,
                   c->mqtt_port, l->reason, n, l->since);
@@ -130,17 +130,13 @@ static void schedule_retry(bridge *b)
  * fixing it needs no restart. The password itself is never logged. */
 static void reload_password(bridge *b)
 {
-    char fresh[sizeof b->config.bridge_password];
-    FILE *f = fopen(b->link.password_file, "r");
-    if (!f) return;
-    size_t n = fread(fresh, 1, sizeof fresh - 1, f);
-    fclose(f);
-    while (n && (fresh[n - 1] == '\n' || fresh[n - 1] == '\r')) n--;
-    fresh[n] = '\0';
-    if (n && strcmp(fresh, b->config.bridge_password) != 0) {
-        memcpy(b->config.bridge_password, fresh, n + 1);
+    char fresh[sizeof b->config.bridge_password], err[CONFIG_PATH_MAX + 64];
+    if (config_read_password(&b->config, fresh, sizeof fresh, err, sizeof err) != 0) return;
+    if (strcmp(fresh, b->config.bridge_password) != 0) {
+        memcpy(b->config.bridge_password, fresh, strlen(fresh) + 1);
         if (mosquitto_username_pw_set(b->mosq, b->config.bridge_user, b->config.bridge_password) == MOSQ_ERR_SUCCESS)
-            log_info("the password in KB_BRIDGE_PASSWORD_FILE=%s changed; logging in with it", b->link.password_file);
+            log_info("the password in KB_BRIDGE_PASSWORD_FILE=%s changed; logging in with it",
+                     b->config.bridge_password_file);
     }
     memset(fresh, 0, sizeof fresh);
 }
@@ -276,13 +272,7 @@ int mqtt_link_init(bridge *b)
     mosquitto_message_v5_callback_set(b->mosq, on_message);
     mosquitto_publish_v5_callback_set(b->mosq, on_publish);
     b->connect_backoff_ms = BACKOFF_MIN_MS;
-    /* The same file config.c read the password from. */
     broker_link *l = &b->link;
-    const char *pwfile = getenv("KB_BRIDGE_PASSWORD_FILE");
-    int n = pwfile && *pwfile ? snprintf(l->password_file, sizeof l->password_file, "%s", pwfile)
-                              : snprintf(l->password_file, sizeof l->password_file, "%s/broker/bridge.pw",
-                                         b->config.data_dir);
-    if (n < 0 || (size_t)n >= sizeof l->password_file) l->password_file[0] = '\0';
     enter_state(b, BROKER_CONNECTING);
     set_reason(l, "no connection attempt has finished yet");
     l->outage_start_ms = bridge_now_ms();

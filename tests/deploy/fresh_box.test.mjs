@@ -4,7 +4,10 @@
 // what running needs from Debian (Node.js 18 and npm 9 among it, no other
 // Node), builds, and must bring up a bus whose /health says ok and that
 // carries a demo order from pizza-pos to pizza-kitchen. Ctrl-C stops it
-// cleanly.
+// cleanly. Then, on the same machine, `./kitchen-bus test -L
+// 'unit|integration|web'`: the suite itself on Debian's Node.js 18 and npm
+// 9, from /root (the deploy tests are left out: they would need containers
+// inside the container).
 //
 // The machine is a podman container of the debootstrapped base
 // (tests/lib/containers.mjs), with this machine's CA bundle for npm's TLS.
@@ -93,4 +96,19 @@ test('./kitchen-bus run from /root on a bare Debian 12: healthy, and a demo orde
   assert.equal(await exited, 0, runLog.slice(-3000));
   assert.match(runLog, /kitchen-bus: stopped/);
   assert.doesNotMatch(await exec(NAME, ['sh', '-c', 'cat /proc/[0-9]*/comm 2>/dev/null; true']), /^(kb-bridge|mosquitto)$/m, 'nothing left running');
+});
+
+test('./kitchen-bus test on the same machine: the unit, integration and browser suites pass on Debian\'s Node 18', { timeout: 1500000 }, async () => {
+  const started = Date.now();
+  let out;
+  try {
+    out = await exec(NAME, ['sh', '-c', 'cd /root/kitchen-bus && ./kitchen-bus test -L "unit|integration|web" 2>&1'], { timeout: 1400000 });
+  } catch (err) {
+    throw new Error(`./kitchen-bus test failed in the container:\n${err.message.slice(-8000)}`);
+  }
+  const summary = out.match(/(\d+)% tests passed, (\d+) tests failed out of (\d+)/);
+  assert.ok(summary, out.slice(-3000));
+  assert.equal(summary[2], '0');
+  assert.ok(Number(summary[3]) >= 15, `the suite ran (${summary[3]} tests)`);
+  note(`./kitchen-bus test -L 'unit|integration|web' on Node ${(await exec(NAME, ['node', '--version'])).trim()}: ${summary[0]} (${((Date.now() - started) / 1000).toFixed(0)} s with installs)`);
 });

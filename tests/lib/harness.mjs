@@ -28,8 +28,25 @@ export async function waitFor(check, { timeout = 5000, interval = 10, what = 'co
   }
 }
 
-/** A free TCP port on 127.0.0.1 (bound then released). */
-export function freePort() {
+const handedOut = new Set();
+
+/**
+ * A free TCP port on 127.0.0.1 (bound then released), never one this
+ * process was given before: the kernel may hand out a port it just released
+ * again, and a bus whose broker and bridge got the same port fails to start
+ * (seen once in CI, under load).
+ */
+export async function freePort() {
+  for (;;) {
+    const port = await releasedPort();
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+}
+
+function releasedPort() {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.unref();

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "duration.h"
+
 static const char *env_or(const char *name, const char *fallback)
 {
     const char *v = getenv(name);
@@ -34,6 +36,17 @@ static int port(const char *name, const char *fallback, int *out, char *err, siz
     return 0;
 }
 
+static int duration(const char *name, const char *fallback, int64_t *out, char *err, size_t errlen)
+{
+    const char *v = env_or(name, fallback);
+    if (duration_parse(v, out) != 0) {
+        snprintf(err, errlen, "%s=%s is not a duration: use a whole number and s, m, h or d (e.g. %s)", name, v,
+                 fallback);
+        return -1;
+    }
+    return 0;
+}
+
 int config_read_password(const kb_config *c, char *dst, size_t len, char *err, size_t errlen)
 {
     FILE *f = fopen(c->bridge_password_file, "r");
@@ -57,7 +70,9 @@ int config_from_env(kb_config *c, char *err, size_t errlen)
     memset(c, 0, sizeof *c);
     if (port("KB_MQTT_PORT", "1883", &c->mqtt_port, err, errlen) ||
         port("KB_HTTP_PORT", "3002", &c->http_port, err, errlen) ||
-        port("KB_WS_PORT", "3001", &c->ws_port, err, errlen))
+        port("KB_WS_PORT", "3001", &c->ws_port, err, errlen) ||
+        duration("KB_DEDUPE_WINDOW", "6h", &c->dedupe_window_ms, err, errlen) ||
+        duration("KB_RETENTION", "30d", &c->retention_ms, err, errlen))
         return -1;
     const char *registry = getenv("KB_REGISTRY");
     if (!registry || !*registry) {

@@ -4,6 +4,7 @@
  *   KB_WS_PORT (3001, told to browsers)                KB_HTTP_BIND (all)
  *   KB_DATA_DIR (./data)       KB_REGISTRY (required) KB_WEB_DIR (web pages)
  *   KB_BRIDGE_USER (kb-bridge) KB_BRIDGE_PASSWORD_FILE ($KB_DATA_DIR/broker/bridge.pw)
+ *   KB_DEDUPE_WINDOW (6h)      KB_RETENTION (30d)     durations: 30d 6h 10m 90s
  *
  * The bridge's broker password is read from a file, never from the
  * environment or the command line, so it never shows in `ps` or a log. */
@@ -11,6 +12,7 @@
 #define KB_CONFIG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define CONFIG_PATH_MAX 1024
 
@@ -26,6 +28,11 @@ typedef struct {
     char bridge_user[64];
     char bridge_password_file[CONFIG_PATH_MAX];
     char bridge_password[256];
+    /* How long after an order closed an identical re-send of it is still a
+     * duplicate (an outbox retry), not a new order. */
+    int64_t dedupe_window_ms;
+    /* How long closed orders and their events stay in the journal. */
+    int64_t retention_ms;
 } kb_config;
 
 int config_from_env(kb_config *c, char *err, size_t errlen);

@@ -1,23 +1,36 @@
 /* journal.c - SQLite implementation of journal.h.
  *
- * Schema: `orders` holds each order's current state (one row per tenant and
- * order number, closed ones kept so a late re-send is still a duplicate);
- * `events` holds every accepted change in seq order per tenant, for replay. */
+ * Schema (version 2, in meta 'schema'): `orders` holds each order
+ * instance's current state, one row per tenant and created_seq. An order
+ * number may have many instances over time (a POS that numbers per day), of
+ * which at most one is open: the order service creates a new instance only
+ * when the number's latest one is closed. Closed instances are kept, with
+ * the fingerprint of what the POS sent and when they closed, so a late
+ * re-send is still a duplicate within the dedupe window. `events` holds every
+ * accepted change in seq order per tenant, for replay. A version 1 journal
+ * (one row per order number) is migrated when it is opened. */
 #include "journal.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "order_fingerprint.h"
 
 enum { ST_GET, ST_PUT_ORDER, ST_PUT_EVENT, ST_LAST_SEQ, ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
        ST_OPEN_ALL, ST_OPEN_TENANT, ST_COUNT_OPEN, ST_OPEN_TOTAL, ST_EVENTS_AFTER, ST__COUNT };
 
 static const char *const sql_text[ST__COUNT] = {
-    [ST_GET] = "SELECT status, seq, created_seq, doc FROM orders WHERE tenant=?1 AND order_number=?2",
-    [ST_PUT_ORDER] = "INSERT INTO orders(tenant, order_number, status, open, seq, created_seq, doc) "
-                     "VALUES(?1,?2,?3,?4,?5,?6,?7) ON CONFLICT(tenant, order_number) DO UPDATE SET "
-                     "status=excluded.status, open=excluded.open, seq=excluded.seq, doc=excluded.doc",
+    [ST_GET] = "SELECT status, seq, created_seq, doc, fingerprint, closed_at FROM orders "
+               "WHERE tenant=?1 AND order_number=?2 ORDER BY created_seq DESC LIMIT 1",
+    [ST_PUT_ORDER] = "INSERT INTO orders(tenant, order_number, status, open, seq, created_seq, doc, fingerprint, "
+                     "closed_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9) ON CONFLICT(tenant, created_seq) DO UPDATE SET "
+                     "status=excluded.status, open=excluded.open, seq=excluded.seq, doc=excluded.doc, "
+                     "closed_at=excluded.closed_at",
     [ST_PUT_EVENT] = "INSERT INTO events(tenant, seq, doc) VALUES(?1,?2,?3)",
     [ST_LAST_SEQ] = "SELECT max(seq) FROM events WHERE tenant=?1",
     [ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -30,11 +43,17 @@ static const char *const sql_text[ST__COUNT] = {
     [ST_EVENTS_AFTER] = "SELECT seq, doc FROM events WHERE tenant=?1 AND seq>?2 ORDER BY seq LIMIT ?3",
 };
 
+#define SCHEMA_VERSION "2"
+
+/* closed_at: wall-clock milliseconds since 1970 when the instance closed,
+ * NULL while it is open. */
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS orders("
     " tenant TEXT NOT NULL, order_number TEXT NOT NULL, status TEXT NOT NULL,"
     " open INTEGER NOT NULL, seq INTEGER NOT NULL, created_seq INTEGER NOT NULL,"
-    " doc TEXT NOT NULL, PRIMARY KEY(tenant, order_number)) WITHOUT ROWID;"
+    " doc TEXT NOT NULL, fingerprint TEXT NOT NULL, closed_at INTEGER,"
+    " PRIMARY KEY(tenant, created_seq)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS orders_number ON orders(tenant, order_number, created_seq);"
     "CREATE INDEX IF NOT EXISTS orders_open ON orders(open) WHERE open=1;"
     "CREATE TABLE IF NOT EXISTS events("
     " tenant TEXT NOT NULL, seq INTEGER NOT NULL, doc TEXT NOT NULL,"
@@ -65,6 +84,79 @@ static sqlite3_stmt *stmt(journal *j, int which)
     return s;
 }
 
+/* 1 if table `t` has column `col`, 0 if not (or no such table), -1 on error. */
+static int has_column(sqlite3 *db, const char *t, const char *col)
+{
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM pragma_table_info(?1) WHERE name=?2", -1, &s, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_text(s, 1, t, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, col, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) > 0 : -1;
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int64_t journal_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Copies version 1 rows (one per order number) into the version 2 table,
+ * each with the fingerprint of its document (the bridge's own fields are
+ * not part of it, so it is what the POS sent) and, if closed, the time of
+ * the migration as its closing time. One transaction: all or nothing. */
+static int copy_v1_rows(sqlite3 *db)
+{
+    sqlite3_stmt *rd = NULL, *wr = NULL;
+    int rc = -1;
+    if (sqlite3_prepare_v2(db, "SELECT tenant, order_number, status, open, seq, created_seq, doc FROM orders_v1",
+                           -1, &rd, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "INSERT INTO orders(tenant, order_number, status, open, seq, created_seq, doc, "
+                               "fingerprint, closed_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+                           -1, &wr, NULL) != SQLITE_OK)
+        goto out;
+    int64_t now = journal_wall_ms();
+    int step;
+    while ((step = sqlite3_step(rd)) == SQLITE_ROW) {
+        const char *doc = (const char *)sqlite3_column_text(rd, 6);
+        char fp[ORDER_FINGERPRINT_HEX + 1];
+        cJSON *parsed = cJSON_Parse(doc ? doc : "");
+        int ok = parsed && order_fingerprint(parsed, fp) == 0;
+        cJSON_Delete(parsed);
+        if (!ok) snprintf(fp, sizeof fp, "unknown"); /* unreadable: no re-send can match it */
+        sqlite3_reset(wr);
+        for (int c = 0; c < 7; c++) sqlite3_bind_value(wr, c + 1, sqlite3_column_value(rd, c));
+        sqlite3_bind_text(wr, 8, fp, -1, SQLITE_TRANSIENT);
+        if (sqlite3_column_int(rd, 3)) sqlite3_bind_null(wr, 9);
+        else sqlite3_bind_int64(wr, 9, now);
+        if (sqlite3_step(wr) != SQLITE_DONE) goto out;
+    }
+    rc = step == SQLITE_DONE ? 0 : -1;
+out:
+    sqlite3_finalize(rd);
+    sqlite3_finalize(wr);
+    return rc;
+}
+
+static int migrate_v1(journal *j)
+{
+    int v2 = has_column(j->db, "orders", "fingerprint");
+    int exists = has_column(j->db, "orders", "order_number");
+    if (v2 < 0 || exists < 0) return -1;
+    if (v2 || !exists) return 0;
+    if (sqlite3_exec(j->db, "BEGIN IMMEDIATE; ALTER TABLE orders RENAME TO orders_v1;"
+                            "DROP INDEX IF EXISTS orders_open;", NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(j->db, schema, NULL, NULL, NULL) != SQLITE_OK || copy_v1_rows(j->db) != 0 ||
+        sqlite3_exec(j->db, "DROP TABLE orders_v1; COMMIT;", NULL, NULL, NULL) != SQLITE_OK) {
+        if (sqlite3_get_autocommit(j->db) == 0) sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+        return -1;
+    }
+    return 0;
+}
+
 int journal_open(journal **out, const char *path, char *err, size_t errlen)
 {
     journal *j = calloc(1, sizeof *j);
@@ -80,7 +172,11 @@ int journal_open(journal **out, const char *path, char *err, size_t errlen)
                             "PRAGMA cache_size=-1024; PRAGMA busy_timeout=2000;",
                      NULL, NULL, NULL) != SQLITE_OK)
         goto fail;
+    if (migrate_v1(j) != 0) goto fail;
     if (sqlite3_exec(j->db, schema, NULL, NULL, NULL) != SQLITE_OK) goto fail;
+    if (sqlite3_exec(j->db, "INSERT OR REPLACE INTO meta(k, v) VALUES('schema', '" SCHEMA_VERSION "')", NULL, NULL,
+                     NULL) != SQLITE_OK)
+        goto fail;
     for (int i = 0; i < ST__COUNT; i++)
         if (sqlite3_prepare_v3(j->db, sql_text[i], -1, SQLITE_PREPARE_PERSISTENT, &j->st[i], NULL) !=
             SQLITE_OK)
@@ -116,6 +212,8 @@ int journal_get_order(journal *j, const char *tenant, const char *order_number, 
     out->seq = sqlite3_column_int64(s, 1);
     out->created_seq = sqlite3_column_int64(s, 2);
     out->doc = strdup((const char *)sqlite3_column_text(s, 3));
+    snprintf(out->fingerprint, sizeof out->fingerprint, "%s", (const char *)sqlite3_column_text(s, 4));
+    out->closed_at_ms = sqlite3_column_type(s, 5) == SQLITE_NULL ? 0 : sqlite3_column_int64(s, 5);
     sqlite3_reset(s);
     if (!out->doc) {
         snprintf(j->error, sizeof j->error, "read order: out of memory");
@@ -144,6 +242,9 @@ int journal_put_change(journal *j, const char *tenant, const char *order_number,
     sqlite3_bind_int64(s, 5, state->seq);
     sqlite3_bind_int64(s, 6, state->created_seq);
     sqlite3_bind_text(s, 7, state->doc, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 8, state->fingerprint, -1, SQLITE_STATIC);
+    if (order_status_is_open(state->status)) sqlite3_bind_null(s, 9);
+    else sqlite3_bind_int64(s, 9, state->closed_at_ms);
     if (sqlite3_step(s) != SQLITE_DONE) return fail(j, "write order");
     s = stmt(j, ST_PUT_EVENT);
     sqlite3_bind_text(s, 1, tenant, -1, SQLITE_STATIC);

@@ -18,23 +18,33 @@
 
 typedef struct journal journal;
 
+/* One instance of an order: created under an order number, open until it is
+ * served or cancelled. */
 typedef struct {
     order_status status;
-    int64_t seq;         /* seq of the latest change */
-    int64_t created_seq; /* seq of the creation */
-    char *doc;           /* the full order JSON as last published; malloc'd */
+    int64_t seq;          /* seq of the latest change */
+    int64_t created_seq;  /* seq of the creation: the instance's identity */
+    char *doc;            /* the full order JSON as last published; malloc'd */
+    char fingerprint[65]; /* order_fingerprint() of what the POS submitted */
+    int64_t closed_at_ms; /* wall clock when it closed (journal_wall_ms); 0 while open */
 } journal_order;
 
 int journal_open(journal **out, const char *path, char *err, size_t errlen);
 void journal_close(journal *j);
 
-/* 1 found (free out->doc), 0 not found, -1 error. */
+/* The latest instance of an order number (the open one, if any): 1 found
+ * (free out->doc), 0 not found, -1 error. */
 int journal_get_order(journal *j, const char *tenant, const char *order_number, journal_order *out);
-/* Writes an order's state and the event that produced it into the open batch. */
+/* Writes an instance's state (keyed by tenant and created_seq; a new
+ * created_seq is a new instance) and the event that produced it into the
+ * open batch. closed_at_ms is stored when the status is closed. */
 int journal_put_change(journal *j, const char *tenant, const char *order_number,
                        const journal_order *state, const char *event_doc);
 /* Highest seq ever written for a tenant (0 if none), -1 on a read error. */
 int64_t journal_last_seq(journal *j, const char *tenant);
+
+/* Wall-clock milliseconds since 1970: the journal's time for closed_at. */
+int64_t journal_wall_ms(void);
 
 uint64_t journal_open_epoch(journal *j);      /* epoch of writes made now */
 uint64_t journal_committed_epoch(journal *j); /* last epoch made durable */

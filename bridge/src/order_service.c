@@ -9,6 +9,7 @@
 #include "json_util.h"
 #include "legacy_gateway.h"
 #include "log.h"
+#include "order_fingerprint.h"
 #include "order_publish.h"
 
 /* Per-tenant last seq, authoritative in memory so a rolled-back batch never
@@ -207,18 +208,45 @@ static int lookup(bridge *b, const char *tenant, const registry_device *dev, uin
     return found;
 }
 
+/* What a submitted order is, next to the latest instance of its number:
+ * the same content while that one is open, or closed within the dedupe
+ * window, is a re-send (duplicate); other content while it is open is a
+ * clash (order_number_in_use); anything else is a new instance. */
+typedef enum { SUBMIT_NEW, SUBMIT_DUPLICATE, SUBMIT_IN_USE } submit_kind;
+
+static submit_kind classify_submit(const bridge *b, const journal_order *latest, const char *fingerprint)
+{
+    int open = order_status_is_open(latest->status);
+    if (strcmp(latest->fingerprint, fingerprint) == 0 &&
+        (open || journal_wall_ms() - latest->closed_at_ms <= b->config.dedupe_window_ms))
+        return SUBMIT_DUPLICATE;
+    return open ? SUBMIT_IN_USE : SUBMIT_NEW;
+}
+
 static void handle_create(bridge *b, const char *tenant, const registry_device *dev, uint32_t reply,
                           order_request *req, double started)
 {
+    char fingerprint[ORDER_FINGERPRINT_HEX + 1];
+    if (order_fingerprint(req->order, fingerprint) != 0) {
+        reject_code(b, tenant, dev, reply, req->order_number, KB_ERR_JOURNAL_UNAVAILABLE, "out of memory");
+        return;
+    }
     journal_order old = {0};
     int found = lookup(b, tenant, dev, reply, req->order_number, &old);
     if (found < 0) return;
-    if (found) {
+    submit_kind kind = found ? classify_submit(b, &old, fingerprint) : SUBMIT_NEW;
+    if (kind == SUBMIT_DUPLICATE) {
         b->stats.duplicates++;
         queue_ack(b, tenant, dev, reply, req->order_number, old.created_seq, old.status, 1, 0, started);
-        free(old.doc);
-        return;
+    } else if (kind == SUBMIT_IN_USE) {
+        char detail[ORDER_DETAIL_MAX];
+        snprintf(detail, sizeof detail,
+                 "order %s is open (%s, seq %lld) with other content; send it under another number", req->order_number,
+                 order_status_name(old.status), (long long)old.seq);
+        reject_code(b, tenant, dev, reply, req->order_number, KB_ERR_ORDER_NUMBER_IN_USE, detail);
     }
+    free(old.doc);
+    if (kind != SUBMIT_NEW) return;
     int64_t seq = next_seq(b, tenant);
     if (seq < 0) {
         reject_code(b, tenant, dev, reply, req->order_number, KB_ERR_JOURNAL_UNAVAILABLE,
@@ -236,7 +264,8 @@ static void handle_create(bridge *b, const char *tenant, const registry_device *
     char *doc = cJSON_PrintUnformatted(order);
     char *event = event_json("created", req->order_number, ORDER_STATUS_NEW, ORDER_STATUS_INVALID, seq,
                              now, dev->username, order);
-    journal_order state = {ORDER_STATUS_NEW, seq, seq, doc};
+    journal_order state = {.status = ORDER_STATUS_NEW, .seq = seq, .created_seq = seq, .doc = doc};
+    memcpy(state.fingerprint, fingerprint, sizeof state.fingerprint);
     apply_change(b, tenant, dev, reply, req->order_number, &state, doc, event, started);
     free(doc);
     free(event);
@@ -278,7 +307,9 @@ static void handle_status(bridge *b, const char *tenant, const registry_device *
             event = event_json(closing ? "closed" : "status", req->order_number, req->status, old.status,
                                seq, now, dev->username, NULL);
         }
-        journal_order state = {req->status, seq, old.created_seq, doc};
+        journal_order state = {.status = req->status, .seq = seq, .created_seq = old.created_seq, .doc = doc,
+                               .closed_at_ms = closing ? journal_wall_ms() : 0};
+        memcpy(state.fingerprint, old.fingerprint, sizeof state.fingerprint);
         apply_change(b, tenant, dev, reply, req->order_number, &state, closing ? NULL : doc, event, started);
         cJSON_Delete(order);
         free(doc);

@@ -37,6 +37,7 @@ typedef enum {
     KB_ERR_ORDER_CLOSED,
     KB_ERR_UNKNOWN_ACTION,
     KB_ERR_JOURNAL_UNAVAILABLE,
+    KB_ERR_ORDER_NUMBER_IN_USE, /* an open order has this number, with other content */
     KB_ERR__COUNT
 } kb_error;
 

@@ -1,9 +1,12 @@
 /* unit_tests.c - unit tests for the bridge's pure logic: the order
- * validator, the status state machine, the registry parser and topics.
+ * validator, the status state machine, the registry parser, topics, order
+ * fingerprints and durations.
  * Each CHECK reports its line; the program exits non-zero on any failure. */
 #include <stdio.h>
 #include <string.h>
 
+#include "duration.h"
+#include "order_fingerprint.h"
 #include "order_status.h"
 #include "order_validate.h"
 #include "registry.h"
@@ -224,8 +227,73 @@ static void test_topics(void)
     CHECK(topic_uplink_replay(buf, sizeof buf, "pizza") == 0 && strcmp(buf, "outlet/uplink/replay/pizza") == 0);
 }
 
+static int fingerprint_of(const char *json, char out[ORDER_FINGERPRINT_HEX + 1])
+{
+    cJSON *v = cJSON_Parse(json);
+    int rc = v ? order_fingerprint(v, out) : -1;
+    cJSON_Delete(v);
+    return rc;
+}
+
+static void test_fingerprint(void)
+{
+    char a[ORDER_FINGERPRINT_HEX + 1], b[ORDER_FINGERPRINT_HEX + 1];
+    const char *order = "{\"order_number\":\"17\",\"created_at\":\"2026-12-01T09:00:00Z\","
+                        "\"items\":[{\"name\":\"Pie\",\"qty\":2,\"x\":{\"b\":1,\"a\":[true,null]}}]}";
+    CHECK(fingerprint_of(order, a) == 0 && strlen(a) == ORDER_FINGERPRINT_HEX);
+    /* Key order and spacing do not count, at any depth. */
+    CHECK(fingerprint_of("{ \"items\" : [ {\"x\":{\"a\":[true, null],\"b\":1},\"qty\":2,\"name\":\"Pie\"} ],"
+                         "\"created_at\":\"2026-12-01T09:00:00Z\", \"order_number\":\"17\"}", b) == 0);
+    CHECK(strcmp(a, b) == 0);
+    /* The bridge's own fields at the top level do not count ... */
+    CHECK(fingerprint_of("{\"order_number\":\"17\",\"created_at\":\"2026-12-01T09:00:00Z\",\"status\":\"served\","
+                         "\"seq\":9,\"created_seq\":3,\"received_at\":\"x\",\"updated_at\":\"y\","
+                         "\"items\":[{\"name\":\"Pie\",\"qty\":2,\"x\":{\"b\":1,\"a\":[true,null]}}]}", b) == 0);
+    CHECK(strcmp(a, b) == 0);
+    /* ... but everything the POS sent does: tomorrow's created_at, a value, an
+     * unknown field, array order, a nested "status". */
+    static const char *const other[] = {
+        "{\"order_number\":\"17\",\"created_at\":\"2026-12-02T09:00:00Z\","
+        "\"items\":[{\"name\":\"Pie\",\"qty\":2,\"x\":{\"b\":1,\"a\":[true,null]}}]}",
+        "{\"order_number\":\"17\",\"created_at\":\"2026-12-01T09:00:00Z\","
+        "\"items\":[{\"name\":\"Pie\",\"qty\":3,\"x\":{\"b\":1,\"a\":[true,null]}}]}",
+        "{\"order_number\":\"17\",\"created_at\":\"2026-12-01T09:00:00Z\",\"note\":\"\","
+        "\"items\":[{\"name\":\"Pie\",\"qty\":2,\"x\":{\"b\":1,\"a\":[true,null]}}]}",
+        "{\"order_number\":\"17\",\"created_at\":\"2026-12-01T09:00:00Z\","
+        "\"items\":[{\"name\":\"Pie\",\"qty\":2,\"x\":{\"b\":1,\"a\":[null,true]}}]}",
+        "{\"order_number\":\"17\",\"created_at\":\"2026-12-01T09:00:00Z\","
+        "\"items\":[{\"name\":\"Pie\",\"qty\":2,\"status\":\"x\",\"x\":{\"b\":1,\"a\":[true,null]}}]}",
+        "{\"order_number\":\"17\",\"created_at\":\"2026-12-01T09:00:00Z\","
+        "\"items\":[{\"name\":\"Pie\",\"qty\":\"2\",\"x\":{\"b\":1,\"a\":[true,null]}}]}",
+    };
+    for (size_t i = 0; i < sizeof other / sizeof *other; i++) {
+        CHECK(fingerprint_of(other[i], b) == 0);
+        CHECK(strcmp(a, b) != 0);
+    }
+    /* A key and a value cannot trade places: {"a":"b"} is not {"b":"a"}. */
+    CHECK(fingerprint_of("{\"a\":\"b\"}", a) == 0 && fingerprint_of("{\"b\":\"a\"}", b) == 0 && strcmp(a, b) != 0);
+    /* The SHA-256 of the canonical text itself, for `{}`. */
+    CHECK(fingerprint_of("{ }", a) == 0 &&
+          strcmp(a, "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a") == 0);
+}
+
+static void test_duration(void)
+{
+    int64_t ms = -1;
+    CHECK(duration_parse("90s", &ms) == 0 && ms == 90000);
+    CHECK(duration_parse("10m", &ms) == 0 && ms == 600000);
+    CHECK(duration_parse("6h", &ms) == 0 && ms == 6 * 3600000LL);
+    CHECK(duration_parse("30d", &ms) == 0 && ms == 30 * 86400000LL);
+    CHECK(duration_parse("0s", &ms) == 0 && ms == 0);
+    static const char *const bad[] = {"", "6", "h", "-5m", "5 m", "5mm", "1.5h", "5w", "99999999999999999999d",
+                                      "40000d"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) CHECK(duration_parse(bad[i], &ms) == -1);
+}
+
 int main(void)
 {
+    test_fingerprint();
+    test_duration();
     test_valid_order_is_kept_whole();
     test_numeric_tenant_is_normalised();
     test_rejections();

@@ -125,6 +125,25 @@ test('status buttons and keyboard bumping move the order on, and the POS follows
     await until(kitchen, (num) => !document.querySelector(`#cards .card[data-order="${num}"]`), n, { what: 'the served card to go' });
 });
 
+test('a POS that reuses an open order number is told: the adapter rejects with order_number_in_use', async () => {
+    const number = `P-${process.pid}`;
+    const result = await pos.evaluate(async (n) => {
+        // With its own created_at: submitOrder stamps one on an order that has none,
+        // which would make each call a different order.
+        const order = (name) => ({ order_number: n, tenant_id: 'pizza', created_at: '2026-12-01T12:00:00Z', items: [{ name, qty: 1 }] });
+        const first = await window.__kb.bus.submitOrder(order('Margherita'));
+        const again = await window.__kb.bus.submitOrder(order('Margherita'));
+        try {
+            await window.__kb.bus.submitOrder(order('Calzone'));
+            return { first: first.result, again: again.result, clash: 'accepted?!' };
+        } catch (err) {
+            return { first: first.result, again: again.result, clash: err.code, detail: err.detail };
+        }
+    }, number);
+    assert.deepEqual([result.first, result.again, result.clash], ['accepted', 'duplicate', 'order_number_in_use']);
+    assert.match(result.detail, /is open \(new, seq \d+\)/);
+});
+
 test('a cancelled order is struck through and announced, not silently removed', async () => {
     const n = await posSubmit(pos, { items: ['Garlic bread'] });
     await untilCard(kitchen, n, 'new');

@@ -8,7 +8,19 @@
  *
  * Frames go out through a per-connection queue, one lws_write per
  * WRITEABLE callback, so a slow reader only grows its own queue; past
- * QUEUE_MAX_BYTES it is dropped with a close reason. */
+ * QUEUE_MAX_BYTES it is dropped with a close reason.
+ *
+ * Rate limit (a token bucket per connection). An anonymous client's frames
+ * past it are dropped, and a flood is closed. An authenticated device's
+ * never are: an old POS flushing its offline queue does not retry, so the
+ * limit slows the connection down instead. When its bucket runs dry the
+ * gateway stops reading (lws_rx_flow_control 0), TCP pushes back on the
+ * sender, and the `refill` timer resumes reading once RESUME_TOKENS have
+ * come back. lws 4.1.6 keeps what it had already read from the socket
+ * (the rest of that read, up to the protocol's rx buffer) in its rxflow
+ * buflist and delivers it after reads resume; should it deliver a message
+ * while we are paused, the message waits in the connection's `in` queue
+ * (bounded) and is handled, in order, when a token is there. */
 #include "legacy_gateway.h"
 
 #include <stdio.h>
@@ -25,7 +37,10 @@
 #define QUEUE_MAX_BYTES (4u << 20) /* far above a kitchen's backlog of open orders */
 #define RATE_BURST 60.0            /* frames a client may send at once */
 #define RATE_PER_S 20.0            /* and on average (old clients ping every 30 s) */
-#define FLOOD_CLOSE_AFTER 300      /* dropped frames in a row before we hang up */
+#define FLOOD_CLOSE_AFTER 300      /* an anonymous client's dropped frames in a row before we hang up */
+#define RESUME_TOKENS 5.0          /* a paused device is read again once it may send this many */
+#define IN_MAX_FRAMES 256          /* messages of a paused device waiting for a token... */
+#define IN_MAX_BYTES (2u << 20)    /* ...and their bytes; past either it is closed */
 #define CLOSE_GRACE_S 3            /* a peer that will not take the close frame */
 #define ANON_POS "legacy-pos"      /* the "device" of anonymous clients in events */
 #define ANON_KITCHEN "legacy-kitchen"
@@ -38,6 +53,14 @@ typedef struct out_msg {
     size_t len;
     unsigned char buf[]; /* LWS_PRE bytes of room, then the frame */
 } out_msg;
+
+/* A complete message of a paused device, waiting for a token; owns text. */
+typedef struct in_msg {
+    struct in_msg *next;
+    char *text; /* NULL if empty or oversize */
+    size_t len;
+    int binary, oversize;
+} in_msg;
 
 typedef struct legacy_conn {
     struct legacy_conn *next;
@@ -57,6 +80,10 @@ typedef struct legacy_conn {
     size_t queued;
     double tokens, refilled_ms, last_limit_error_ms;
     unsigned dropped_in_row;
+    int rx_paused;                   /* reads stopped by the rate limit */
+    in_msg *in_head, *in_tail;       /* delivered while paused, oldest first */
+    size_t in_count, in_bytes;
+    lws_sorted_usec_list_t refill;   /* scheduled while rx_paused; see on_refill */
     int close_code, close_sent;
     char close_reason[100];
 } legacy_conn;
@@ -83,8 +110,32 @@ static void free_queue(legacy_conn *c)
     c->queued = 0;
 }
 
+static void free_in_queue(legacy_conn *c)
+{
+    while (c->in_head) {
+        in_msg *m = c->in_head;
+        c->in_head = m->next;
+        free(m->text);
+        free(m);
+    }
+    c->in_tail = NULL;
+    c->in_count = c->in_bytes = 0;
+}
+
+/* Reads again (the rate limit's pause is over, or we are closing). May be
+ * called outside a callback on this wsi, hence PROCESS_NOW. */
+static void resume_rx(legacy_conn *c)
+{
+    lws_sul_cancel(&c->refill);
+    if (!c->rx_paused) return;
+    c->rx_paused = 0;
+    lws_rx_flow_control(c->wsi, 1 | LWS_RXFLOW_REASON_FLAG_PROCESS_NOW);
+}
+
 /* Sends what is queued, then closes with `code` and `reason` (a close
- * frame; the client's onclose sees both). `flush` = 0 drops the queue. */
+ * frame; the client's onclose sees both). `flush` = 0 drops the queue.
+ * Frames still waiting for a token are dropped, and reads resume so that
+ * lws sees the peer's answer to our close frame. */
 static void close_conn(legacy_conn *c, int code, const char *reason, int flush)
 {
     if (c->state == CONN_CLOSING) return;
@@ -93,6 +144,8 @@ static void close_conn(legacy_conn *c, int code, const char *reason, int flush)
     c->close_code = code;
     snprintf(c->close_reason, sizeof c->close_reason, "%s", reason);
     if (!flush) free_queue(c);
+    free_in_queue(c);
+    resume_rx(c);
     lws_callback_on_writable(c->wsi);
     lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, CLOSE_GRACE_S);
 }
@@ -160,13 +213,19 @@ static int on_writeable(legacy_conn *c)
     return -1;
 }
 
-/* Token bucket: 1 if this frame may be handled now. */
-static int take_token(legacy_conn *c)
+/* Token bucket: adds what came back since the last refill. */
+static void refill_tokens(legacy_conn *c)
 {
     double now = bridge_now_ms();
     c->tokens += (now - c->refilled_ms) * RATE_PER_S / 1000.0;
     if (c->tokens > RATE_BURST) c->tokens = RATE_BURST;
     c->refilled_ms = now;
+}
+
+/* 1 if this frame may be handled now (and takes its token). */
+static int take_token(legacy_conn *c)
+{
+    refill_tokens(c);
     if (c->tokens < 1.0) return 0;
     c->tokens -= 1.0;
     return 1;
@@ -385,18 +444,9 @@ static void acknowledge(bridge *b, legacy_conn *c, const char *tenant, const leg
     free(o.doc);
 }
 
+/* Handles one complete message whose token has been taken. */
 static void handle_frame(bridge *b, legacy_conn *c, const char *text, size_t len, int binary, int oversize)
 {
-    if (!take_token(c)) {
-        if (++c->dropped_in_row >= FLOOD_CLOSE_AFTER) {
-            close_conn(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "rate limit exceeded", 1);
-        } else if (bridge_now_ms() - c->last_limit_error_ms >= 1000) {
-            c->last_limit_error_ms = bridge_now_ms();
-            send_error(c, LEGACY_ERR_RATE_LIMITED, "too many frames: this one and the next are dropped; slow down");
-        }
-        return;
-    }
-    c->dropped_in_row = 0;
     char detail[160];
     if (binary) {
         send_error(c, LEGACY_ERR_BINARY_FRAME, "send JSON text frames");
@@ -448,6 +498,96 @@ static void handle_frame(bridge *b, legacy_conn *c, const char *text, size_t len
     legacy_frame_free(&f);
 }
 
+/* An anonymous client's message over the limit: dropped, with a
+ * rate_limited error at most once a second; a flood is closed. */
+static void drop_over_limit(legacy_conn *c)
+{
+    if (++c->dropped_in_row >= FLOOD_CLOSE_AFTER) {
+        close_conn(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "rate limit exceeded", 1);
+    } else if (bridge_now_ms() - c->last_limit_error_ms >= 1000) {
+        c->last_limit_error_ms = bridge_now_ms();
+        send_error(c, LEGACY_ERR_RATE_LIMITED, "too many frames: this one and the next are dropped; slow down");
+    }
+}
+
+static void on_refill(lws_sorted_usec_list_t *sul);
+
+/* Arms the refill timer: for the next token while messages wait, else for
+ * RESUME_TOKENS, when reads resume. */
+static void schedule_refill(legacy_conn *c)
+{
+    double want = c->in_head ? 1.0 : RESUME_TOKENS;
+    double us = (want - c->tokens) * 1e6 / RATE_PER_S;
+    lws_sul_schedule(lws_get_context(c->wsi), 0, &c->refill, on_refill, us > 1000.0 ? (lws_usec_t)us : 1000);
+}
+
+/* The bucket of a device is dry: no more reads until on_refill. Called in
+ * its RECEIVE callback, where lws applies it at once (the rest of the read
+ * it is parsing goes to its rxflow buflist, delivered after resume_rx). */
+static void pause_rx(legacy_conn *c)
+{
+    if (!c->rx_paused) {
+        c->rx_paused = 1;
+        lws_rx_flow_control(c->wsi, 0);
+    }
+    schedule_refill(c);
+}
+
+/* A device's complete message, in c->rx: handled now if a token is there
+ * and nothing waits before it, else queued in order (c->rx is taken) and
+ * handled by on_refill. Reads pause as soon as the bucket is dry. */
+static void admit(bridge *b, legacy_conn *c, int binary)
+{
+    if (!c->in_head && take_token(c)) {
+        handle_frame(b, c, c->rx ? c->rx : "", c->rx_len, binary, c->rx_oversize);
+        if (c->state == CONN_READY && c->tokens < 1.0) pause_rx(c);
+        return;
+    }
+    if (c->in_count >= IN_MAX_FRAMES || c->in_bytes + c->rx_len > IN_MAX_BYTES) {
+        close_conn(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "rate limit exceeded: too many frames waiting", 1);
+        return;
+    }
+    in_msg *m = malloc(sizeof *m);
+    if (!m) {
+        close_conn(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "out of memory", 0);
+        return;
+    }
+    *m = (in_msg){.text = c->rx, .len = c->rx_len, .binary = binary, .oversize = c->rx_oversize};
+    c->rx = NULL;
+    c->rx_len = 0;
+    if (c->in_tail) c->in_tail->next = m;
+    else c->in_head = m;
+    c->in_tail = m;
+    c->in_count++;
+    c->in_bytes += m->len;
+    pause_rx(c);
+}
+
+/* The refill timer (c->refill): run by the lws loop, outside any callback
+ * of this wsi. Scheduled only while c->rx_paused (by pause_rx and here),
+ * cancelled by resume_rx (close_conn calls it) and free_conn, so `c` and
+ * its wsi are alive whenever it runs. Handles the waiting messages as
+ * tokens allow, then resumes reads once RESUME_TOKENS are back. */
+static void on_refill(lws_sorted_usec_list_t *sul)
+{
+    legacy_conn *c = lws_container_of(sul, legacy_conn, refill);
+    bridge *b = lws_context_user(lws_get_context(c->wsi));
+    while (c->state == CONN_READY && c->in_head && take_token(c)) {
+        in_msg *m = c->in_head;
+        c->in_head = m->next;
+        if (!c->in_head) c->in_tail = NULL;
+        c->in_count--;
+        c->in_bytes -= m->len;
+        handle_frame(b, c, m->text ? m->text : "", m->len, m->binary, m->oversize);
+        free(m->text);
+        free(m);
+    }
+    if (c->state != CONN_READY) return; /* closed meanwhile; close_conn resumed reads */
+    refill_tokens(c);
+    if (!c->in_head && c->tokens >= RESUME_TOKENS) resume_rx(c);
+    else schedule_refill(c);
+}
+
 /* Collects a message across fragments and hands it on when complete. */
 static void on_receive(bridge *b, legacy_conn *c, const void *in, size_t len)
 {
@@ -469,8 +609,17 @@ static void on_receive(bridge *b, legacy_conn *c, const void *in, size_t len)
         }
     }
     if (!lws_is_final_fragment(c->wsi) || lws_remaining_packet_payload(c->wsi)) return;
-    if (c->state == CONN_READY)
-        handle_frame(b, c, c->rx ? c->rx : "", c->rx_len, lws_frame_is_binary(c->wsi), c->rx_oversize);
+    if (c->state == CONN_READY) {
+        int binary = lws_frame_is_binary(c->wsi);
+        if (!c->anonymous) {
+            admit(b, c, binary);
+        } else if (take_token(c)) {
+            c->dropped_in_row = 0;
+            handle_frame(b, c, c->rx ? c->rx : "", c->rx_len, binary, c->rx_oversize);
+        } else {
+            drop_over_limit(c);
+        }
+    }
     free(c->rx);
     c->rx = NULL;
     c->rx_len = 0;
@@ -486,7 +635,9 @@ static void free_conn(legacy_conn *c)
             break;
         }
     lws_set_opaque_user_data(c->wsi, NULL);
+    lws_sul_cancel(&c->refill);
     free_queue(c);
+    free_in_queue(c);
     free(c->rx);
     free(c);
 }

@@ -13,8 +13,10 @@
  * lws 4.1.6 serves a WebSocket upgrade without a subprotocol with the
  * protocol at index 0 ("http", http_server.c), which hands the WebSocket
  * callbacks to legacy_gateway_ws_callback. Each connection has a per-frame
- * size limit, a rate limit and a capped send queue: a client that falls
- * too far behind is dropped, so it never holds up the others. */
+ * size limit, a rate limit (a device over it is read more slowly, never
+ * dropped; an anonymous client's extra frames are) and a capped send
+ * queue: a client that falls too far behind is dropped, so it never holds
+ * up the others. */
 #ifndef KB_LEGACY_GATEWAY_H
 #define KB_LEGACY_GATEWAY_H
 

@@ -6,8 +6,10 @@
 // /health 200, device passwords from the `kitchen-bus` command on the PATH,
 // an order round trip; the open order survives `systemctl restart` of the
 // broker and of the bridge, an upgrade (the same .deb again), and a reboot
-// (the container stopped and started); `apt-get remove` stops the units and
-// keeps the data, `apt-get purge` removes it.
+// (the container stopped and started); the nightly backup timer is enabled,
+// its service writes a backup holding the open order, and `kitchen-bus
+// restore` puts it back (refused while the bridge runs); `apt-get remove`
+// stops the units and the timer and keeps the data, `apt-get purge` removes it.
 //
 // The systemd image (the base plus Debian's systemd) is built once per
 // machine and kept in podman's store.
@@ -121,6 +123,44 @@ test('the .deb installs, runs under systemd, survives restarts, an upgrade and a
     } finally { k.client.end(true); }
   }
 
+  // The nightly backup: the timer is enabled and waiting; one backup now,
+  // started as the timer starts it, while the bus runs, holds the open order.
+  assert.deepEqual(await unitState('is-enabled', ['kitchen-bus-backup.timer']), ['enabled']);
+  assert.deepEqual(await unitState('is-active', ['kitchen-bus-backup.timer']), ['active']);
+  assert.match(await sh('systemctl list-timers --all kitchen-bus-backup.timer'), /kitchen-bus-backup\.service/);
+  await sh('systemctl start kitchen-bus-backup.service', { timeout: 120000 });
+  const backups = (await sh('ls /var/lib/kitchen-bus/backups')).trim().split('\n');
+  assert.equal(backups.length, 1, `one backup: ${backups}`);
+  assert.match(backups[0], /^journal-\d{4}-\d\d-\d\dT\d{6}Z\.db$/);
+  const backup = `/var/lib/kitchen-bus/backups/${backups[0]}`;
+  assert.equal((await sh(`stat -c %U ${backup}`)).trim(), 'kitchen-bus', 'the service runs as the bridge\'s user');
+  assert.match(await sh(`kb-journal orders ${backup}`), new RegExp(`^main\t${order.order_number}\tnew\topen\t`, 'm'));
+  note(`systemctl start kitchen-bus-backup.service wrote ${backups[0]}`);
+
+  // Restore, as root: refused while the bridge runs; once it is stopped, the
+  // backup is the journal again (owned by the bridge's user), and an order
+  // acked after the backup leaves the screens when the bridge starts.
+  const pos2 = await posDevice(bus, 'main', 'main-pos', { transport: 'ws', password: posPw });
+  const afterBackup = makeOrder('main');
+  assert.equal((await pos2.submit(afterBackup)).result, 'accepted');
+  pos2.client.end(true);
+  await assert.rejects(sh(`kitchen-bus restore ${backup}`), /kitchen-bus: error: the bridge is running on \/var\/lib\/kitchen-bus \(pid \d+\); stop it first: systemctl stop kitchen-bus-bridge/);
+  await sh('systemctl stop kitchen-bus-bridge');
+  assert.match(await sh(`kitchen-bus restore ${backup} 2>&1`), /restored \/var\/lib\/kitchen-bus\/bridge\/journal\.db: \d+ bytes, 1 open orders/);
+  assert.equal((await sh('stat -c %U:%G /var/lib/kitchen-bus/bridge/journal.db')).trim(), 'kitchen-bus:kitchen-bus');
+  await sh('systemctl start kitchen-bus-bridge');
+  await orderStillOpen('after a restore');
+  await waitFor(async () => (await sh('journalctl -u kitchen-bus-bridge --no-pager -o cat')).includes(
+    `clearing stale retained order main/${afterBackup.order_number}`), { timeout: 20000, interval: 200, what: 'the bridge to clear the later order' });
+  const k2 = await kitchenDevice(bus, 'main', 'main-kitchen', { transport: 'ws', password: kitchenPw });
+  try {
+    await waitMessage(k2.client, (x) => x.retain && x.topic.endsWith(`/orders/${order.order_number}`), { what: 'the restored order' });
+    assert.ok(!k2.client.received.some((x) => x.topic.endsWith(`/orders/${afterBackup.order_number}`) && x.payload !== ''),
+      'the order acked after the backup is gone from the screens');
+  } finally { k2.client.end(true); }
+  await sh('rm /var/lib/kitchen-bus/bridge/journal.db.before-restore');
+  note('kitchen-bus restore put the backup back; the later order left the screens');
+
   const mainPid = async (unit) => (await sh(`systemctl show -p MainPID --value ${unit}`)).trim();
   for (const unit of UNITS) {
     const before = await mainPid(unit);
@@ -145,14 +185,17 @@ test('the .deb installs, runs under systemd, survives restarts, an upgrade and a
   await podman(['stop', '-t', '30', NAME]);
   await startContainer();
   assert.deepEqual(await unitState('is-active', UNITS), ['active', 'active']);
+  assert.deepEqual(await unitState('is-active', ['kitchen-bus-backup.timer']), ['active'], 'the timer after a reboot');
   await orderStillOpen('after a reboot');
   note('everything came back after a reboot');
 
   // Remove keeps the data; purge removes it.
   await sh('DEBIAN_FRONTEND=noninteractive apt-get remove -y -qq kitchen-bus', { timeout: 300000 });
   assert.deepEqual((await unitState('is-active', UNITS)).map((s) => s === 'active'), [false, false]);
+  assert.notEqual((await unitState('is-active', ['kitchen-bus-backup.timer']))[0], 'active', 'the backup timer is stopped');
   assert.doesNotMatch(await sh('cat /proc/[0-9]*/comm 2>/dev/null; true'), /^(kb-bridge|mosquitto)$/m, 'no bridge or broker left running');
   assert.match(await sh('ls /var/lib/kitchen-bus/bridge /var/lib/kitchen-bus/broker'), /journal\.db[\s\S]*dynamic-security\.json/);
+  assert.match(await sh('ls /var/lib/kitchen-bus/backups'), /^journal-.*\.db$/m, 'remove keeps the backups');
   assert.match(await sh('cat /etc/kitchen-bus/registry.json'), /main-till-2/);
   note('apt-get remove stopped the units and kept the data');
   await sh('DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq kitchen-bus', { timeout: 300000 });

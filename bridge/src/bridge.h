@@ -30,6 +30,8 @@ typedef struct {
     uint64_t broker_connect_failures; /* attempts that did not reach the broker */
     uint64_t journal_failures;
     uint64_t uplink_replayed;     /* events re-sent to head office */
+    uint64_t pruned_orders;       /* closed instances deleted by retention */
+    uint64_t pruned_events;       /* and their events */
     uint64_t ack_latency_buckets[LATENCY_BUCKETS]; /* cumulative at render */
     uint64_t ack_latency_count;
     double ack_latency_sum_ms;

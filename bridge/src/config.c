@@ -74,6 +74,11 @@ int config_from_env(kb_config *c, char *err, size_t errlen)
         duration("KB_DEDUPE_WINDOW", "6h", &c->dedupe_window_ms, err, errlen) ||
         duration("KB_RETENTION", "30d", &c->retention_ms, err, errlen))
         return -1;
+    if (c->retention_ms < c->dedupe_window_ms) {
+        snprintf(err, errlen, "KB_RETENTION is shorter than KB_DEDUPE_WINDOW: a re-send could outlive the order it "
+                              "repeats; make KB_RETENTION at least as long");
+        return -1;
+    }
     const char *registry = getenv("KB_REGISTRY");
     if (!registry || !*registry) {
         snprintf(err, errlen, "KB_REGISTRY (the tenant registry file) is not set");

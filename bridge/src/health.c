@@ -185,6 +185,22 @@ char *metrics_text(bridge *b)
     emit(&t, "# HELP kb_journal_memory_bytes Memory SQLite holds (page cache, statements).\n"
              "# TYPE kb_journal_memory_bytes gauge\nkb_journal_memory_bytes %lld\n",
          (long long)journal_memory_used());
+    journal_size js;
+    if (journal_stats(b->journal, &js) == 0) {
+        emit(&t, "# HELP kb_journal_bytes The journal's file and its WAL on disk.\n"
+                 "# TYPE kb_journal_bytes gauge\nkb_journal_bytes %lld\n", (long long)js.bytes);
+        emit(&t, "# HELP kb_journal_rows Rows in the journal's tables.\n# TYPE kb_journal_rows gauge\n"
+                 "kb_journal_rows{table=\"orders\"} %lld\nkb_journal_rows{table=\"events\"} %lld\n",
+             (long long)js.orders, (long long)js.events);
+        emit(&t, "# HELP kb_journal_oldest_closed_age_seconds Age of the oldest closed order still kept "
+                 "(0 if none).\n# TYPE kb_journal_oldest_closed_age_seconds gauge\n"
+                 "kb_journal_oldest_closed_age_seconds %.0f\n",
+             js.oldest_closed_ms ? (double)(journal_wall_ms() - js.oldest_closed_ms) / 1000.0 : 0.0);
+    }
+    emit(&t, "# HELP kb_journal_pruned_total Rows deleted by retention (KB_RETENTION).\n"
+             "# TYPE kb_journal_pruned_total counter\nkb_journal_pruned_total{table=\"orders\"} %llu\n"
+             "kb_journal_pruned_total{table=\"events\"} %llu\n",
+         (unsigned long long)s->pruned_orders, (unsigned long long)s->pruned_events);
     emit(&t, "# HELP kb_uplink_replayed_events_total Journaled events re-sent to head office.\n"
              "# TYPE kb_uplink_replayed_events_total counter\nkb_uplink_replayed_events_total %llu\n",
          (unsigned long long)s->uplink_replayed);

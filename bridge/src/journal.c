@@ -7,12 +7,23 @@
  * when the number's latest one is closed. Closed instances are kept, with
  * the fingerprint of what the POS sent and when they closed, so a late
  * re-send is still a duplicate within the dedupe window. `events` holds every
- * accepted change in seq order per tenant, for replay. A version 1 journal
- * (one row per order number) is migrated when it is opened. */
+ * accepted change in seq order per tenant, for replay, with the created_seq
+ * of the instance it belongs to. A version 1 journal (one row per order
+ * number) is migrated when it is opened.
+ *
+ * Retention (journal_prune): a closed instance is deleted with its events,
+ * in one transaction, once it closed before the cutoff and its last seq is
+ * one the caller allows (head office has it). Since an instance's events
+ * all lie between its creation and its close, no event outlives its
+ * instance. A tenant's highest seq never goes back: what is deleted raises
+ * meta 'seq_floor:<tenant>', which journal_last_seq() counts. The file is in
+ * auto_vacuum=INCREMENTAL mode (an older file is converted when opened);
+ * each prune hands freed pages back with incremental_vacuum. */
 #include "journal.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -22,7 +33,9 @@
 #include "order_fingerprint.h"
 
 enum { ST_GET, ST_PUT_ORDER, ST_PUT_EVENT, ST_LAST_SEQ, ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
-       ST_OPEN_ALL, ST_OPEN_TENANT, ST_COUNT_OPEN, ST_OPEN_TOTAL, ST_EVENTS_AFTER, ST__COUNT };
+       ST_OPEN_ALL, ST_OPEN_TENANT, ST_COUNT_OPEN, ST_OPEN_TOTAL, ST_EVENTS_AFTER,
+       ST_TENANTS, ST_PRUNABLE, ST_DEL_EVENTS, ST_DEL_ORDER, ST_SEQ_FLOOR, ST_COUNT_ORDERS, ST_COUNT_EVENTS,
+       ST_OLDEST_CLOSED, ST__COUNT };
 
 static const char *const sql_text[ST__COUNT] = {
     [ST_GET] = "SELECT status, seq, created_seq, doc, fingerprint, closed_at FROM orders "
@@ -31,8 +44,10 @@ static const char *const sql_text[ST__COUNT] = {
                      "closed_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9) ON CONFLICT(tenant, created_seq) DO UPDATE SET "
                      "status=excluded.status, open=excluded.open, seq=excluded.seq, doc=excluded.doc, "
                      "closed_at=excluded.closed_at",
-    [ST_PUT_EVENT] = "INSERT INTO events(tenant, seq, doc) VALUES(?1,?2,?3)",
-    [ST_LAST_SEQ] = "SELECT max(seq) FROM events WHERE tenant=?1",
+    [ST_PUT_EVENT] = "INSERT INTO events(tenant, seq, doc, created_seq) VALUES(?1,?2,?3,?4)",
+    [ST_LAST_SEQ] = "SELECT max(coalesce((SELECT max(seq) FROM events WHERE tenant=?1), 0),"
+                    " coalesce((SELECT max(seq) FROM orders WHERE tenant=?1), 0),"
+                    " coalesce((SELECT CAST(v AS INTEGER) FROM meta WHERE k='seq_floor:' || ?1), 0))",
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
@@ -41,6 +56,16 @@ static const char *const sql_text[ST__COUNT] = {
     [ST_COUNT_OPEN] = "SELECT tenant, count(*) FROM orders WHERE open=1 GROUP BY tenant",
     [ST_OPEN_TOTAL] = "SELECT count(*) FROM orders WHERE open=1",
     [ST_EVENTS_AFTER] = "SELECT seq, doc FROM events WHERE tenant=?1 AND seq>?2 ORDER BY seq LIMIT ?3",
+    [ST_TENANTS] = "SELECT DISTINCT tenant FROM orders WHERE open=0 AND closed_at<?1",
+    [ST_PRUNABLE] = "SELECT created_seq, seq FROM orders WHERE open=0 AND closed_at<?1 AND tenant=?2 AND seq<=?3 "
+                    "ORDER BY closed_at LIMIT ?4",
+    [ST_DEL_EVENTS] = "DELETE FROM events WHERE tenant=?1 AND created_seq=?2",
+    [ST_DEL_ORDER] = "DELETE FROM orders WHERE tenant=?1 AND created_seq=?2",
+    [ST_SEQ_FLOOR] = "INSERT INTO meta(k, v) VALUES('seq_floor:' || ?1, ?2) ON CONFLICT(k) DO UPDATE SET "
+                     "v=max(CAST(v AS INTEGER), CAST(excluded.v AS INTEGER))",
+    [ST_COUNT_ORDERS] = "SELECT count(*) FROM orders",
+    [ST_COUNT_EVENTS] = "SELECT count(*) FROM events",
+    [ST_OLDEST_CLOSED] = "SELECT min(closed_at) FROM orders WHERE open=0",
 };
 
 #define SCHEMA_VERSION "2"
@@ -55,13 +80,16 @@ static const char schema[] =
     " PRIMARY KEY(tenant, created_seq)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS orders_number ON orders(tenant, order_number, created_seq);"
     "CREATE INDEX IF NOT EXISTS orders_open ON orders(open) WHERE open=1;"
+    "CREATE INDEX IF NOT EXISTS orders_closed ON orders(closed_at) WHERE open=0;"
     "CREATE TABLE IF NOT EXISTS events("
-    " tenant TEXT NOT NULL, seq INTEGER NOT NULL, doc TEXT NOT NULL,"
+    " tenant TEXT NOT NULL, seq INTEGER NOT NULL, doc TEXT NOT NULL, created_seq INTEGER,"
     " PRIMARY KEY(tenant, seq)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS events_instance ON events(tenant, created_seq);"
     "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT) WITHOUT ROWID;";
 
 struct journal {
     sqlite3 *db;
+    char *path;
     sqlite3_stmt *st[ST__COUNT];
     int in_batch;
     uint64_t open_epoch;      /* epoch the next or current batch carries */
@@ -141,6 +169,41 @@ out:
     return rc;
 }
 
+/* Events of a journal from before instances get the created_seq of their
+ * order: then each order number had one instance, found by its number. */
+static int migrate_events(journal *j)
+{
+    int has = has_column(j->db, "events", "created_seq");
+    int exists = has_column(j->db, "events", "seq");
+    if (has < 0 || exists < 0) return -1;
+    if (has || !exists) return 0;
+    if (sqlite3_exec(j->db, "BEGIN IMMEDIATE; ALTER TABLE events ADD COLUMN created_seq INTEGER;"
+                            "UPDATE events SET created_seq=(SELECT o.created_seq FROM orders o WHERE "
+                            " o.tenant=events.tenant AND o.order_number=json_extract(events.doc, '$.order_number')"
+                            " ORDER BY o.created_seq DESC LIMIT 1); COMMIT;",
+                     NULL, NULL, NULL) != SQLITE_OK) {
+        fail(j, "migrating events");
+        if (sqlite3_get_autocommit(j->db) == 0) sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+/* A journal made before retention has no auto-vacuum: convert it once. */
+static int enable_incremental_vacuum(journal *j)
+{
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(j->db, "PRAGMA auto_vacuum", -1, &s, NULL) != SQLITE_OK) return -1;
+    int mode = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : -1;
+    sqlite3_finalize(s);
+    if (mode == 2) return 0;
+    /* The mode of a file that exists (WAL mode has written its header)
+     * changes only with a VACUUM; on an empty one that takes no time. */
+    if (mode < 0 || sqlite3_exec(j->db, "PRAGMA auto_vacuum=INCREMENTAL; VACUUM", NULL, NULL, NULL) != SQLITE_OK)
+        return fail(j, "turning on incremental auto-vacuum");
+    return 0;
+}
+
 static int migrate_v1(journal *j)
 {
     int v2 = has_column(j->db, "orders", "fingerprint");
@@ -151,6 +214,7 @@ static int migrate_v1(journal *j)
                             "DROP INDEX IF EXISTS orders_open;", NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_exec(j->db, schema, NULL, NULL, NULL) != SQLITE_OK || copy_v1_rows(j->db) != 0 ||
         sqlite3_exec(j->db, "DROP TABLE orders_v1; COMMIT;", NULL, NULL, NULL) != SQLITE_OK) {
+        fail(j, "migrating orders to instances");
         if (sqlite3_get_autocommit(j->db) == 0) sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
         return -1;
     }
@@ -172,7 +236,8 @@ int journal_open(journal **out, const char *path, char *err, size_t errlen)
                             "PRAGMA cache_size=-1024; PRAGMA busy_timeout=2000;",
                      NULL, NULL, NULL) != SQLITE_OK)
         goto fail;
-    if (migrate_v1(j) != 0) goto fail;
+    j->path = strdup(path);
+    if (!j->path || enable_incremental_vacuum(j) != 0 || migrate_events(j) != 0 || migrate_v1(j) != 0) goto fail;
     if (sqlite3_exec(j->db, schema, NULL, NULL, NULL) != SQLITE_OK) goto fail;
     if (sqlite3_exec(j->db, "INSERT OR REPLACE INTO meta(k, v) VALUES('schema', '" SCHEMA_VERSION "')", NULL, NULL,
                      NULL) != SQLITE_OK)
@@ -184,7 +249,7 @@ int journal_open(journal **out, const char *path, char *err, size_t errlen)
     *out = j;
     return 0;
 fail:
-    snprintf(err, errlen, "%s: %s", path, j->db ? sqlite3_errmsg(j->db) : "cannot open");
+    snprintf(err, errlen, "%s: %s", path, j->error[0] ? j->error : j->db ? sqlite3_errmsg(j->db) : "cannot open");
     journal_close(j);
     return -1;
 }
@@ -195,6 +260,7 @@ void journal_close(journal *j)
     if (j->in_batch) journal_abort(j);
     for (int i = 0; i < ST__COUNT; i++) sqlite3_finalize(j->st[i]);
     sqlite3_close(j->db);
+    free(j->path);
     free(j);
 }
 
@@ -250,6 +316,7 @@ int journal_put_change(journal *j, const char *tenant, const char *order_number,
     sqlite3_bind_text(s, 1, tenant, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, state->seq);
     sqlite3_bind_text(s, 3, event_doc, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 4, state->created_seq);
     if (sqlite3_step(s) != SQLITE_DONE) return fail(j, "write event");
     return 0;
 }
@@ -352,4 +419,103 @@ int journal_probe(journal *j)
         return -1;
     }
     return 0;
+}
+
+/* Deletes one instance and its events inside the prune transaction, and
+ * raises the tenant's seq floor to its last seq. */
+static int prune_instance(journal *j, const char *tenant, int64_t created_seq, int64_t last_seq,
+                          journal_prune_stats *st)
+{
+    sqlite3_stmt *s = stmt(j, ST_SEQ_FLOOR);
+    sqlite3_bind_text(s, 1, tenant, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 2, last_seq);
+    if (sqlite3_step(s) != SQLITE_DONE) return fail(j, "prune: seq floor");
+    s = stmt(j, ST_DEL_EVENTS);
+    sqlite3_bind_text(s, 1, tenant, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 2, created_seq);
+    if (sqlite3_step(s) != SQLITE_DONE) return fail(j, "prune: events");
+    st->events += sqlite3_changes(j->db);
+    s = stmt(j, ST_DEL_ORDER);
+    sqlite3_bind_text(s, 1, tenant, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 2, created_seq);
+    if (sqlite3_step(s) != SQLITE_DONE) return fail(j, "prune: order");
+    st->orders += sqlite3_changes(j->db);
+    return 0;
+}
+
+#define PRUNE_TENANTS_MAX 64
+
+int journal_prune(journal *j, int64_t cutoff_ms, int limit, journal_prunable_fn prunable, void *ctx,
+                  journal_prune_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    if (j->in_batch) return 0; /* never inside the order service's batch */
+    char tenants[PRUNE_TENANTS_MAX][64];
+    int n = 0;
+    sqlite3_stmt *s = stmt(j, ST_TENANTS);
+    sqlite3_bind_int64(s, 1, cutoff_ms);
+    int rc = SQLITE_DONE;
+    while (n < PRUNE_TENANTS_MAX && (rc = sqlite3_step(s)) == SQLITE_ROW)
+        snprintf(tenants[n++], sizeof tenants[0], "%s", (const char *)sqlite3_column_text(s, 0));
+    sqlite3_reset(s);
+    if (n == 0) return 0;
+    if (sqlite3_exec(j->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) return fail(j, "prune: begin");
+    for (int t = 0; t < n && limit > 0; t++) {
+        int64_t upto = prunable ? prunable(ctx, tenants[t]) : INT64_MAX;
+        /* Collect first: deleting while stepping the same table is allowed
+         * in SQLite, but a list keeps the statements simple. */
+        int64_t victims[256][2];
+        int k = 0;
+        s = stmt(j, ST_PRUNABLE);
+        sqlite3_bind_int64(s, 1, cutoff_ms);
+        sqlite3_bind_text(s, 2, tenants[t], -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 3, upto);
+        sqlite3_bind_int(s, 4, limit < 256 ? limit : 256);
+        while (k < 256 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+            victims[k][0] = sqlite3_column_int64(s, 0);
+            victims[k][1] = sqlite3_column_int64(s, 1);
+            k++;
+        }
+        sqlite3_reset(s);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+            fail(j, "prune: select");
+            goto failed;
+        }
+        for (int i = 0; i < k; i++)
+            if (prune_instance(j, tenants[t], victims[i][0], victims[i][1], st) != 0) goto failed;
+        limit -= k;
+    }
+    if (sqlite3_exec(j->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        fail(j, "prune: commit");
+        goto failed;
+    }
+    /* Hand the freed pages back to the file system, a bounded number at a time. */
+    if (st->orders) sqlite3_exec(j->db, "PRAGMA incremental_vacuum(512)", NULL, NULL, NULL);
+    return 0;
+failed: /* j->error says what failed */
+    if (sqlite3_get_autocommit(j->db) == 0) sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+    memset(st, 0, sizeof *st);
+    return -1;
+}
+
+static int64_t count_of(journal *j, int which)
+{
+    sqlite3_stmt *s = stmt(j, which);
+    int64_t n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+    sqlite3_reset(s);
+    return n;
+}
+
+int journal_stats(journal *j, journal_size *out)
+{
+    memset(out, 0, sizeof *out);
+    struct stat st;
+    char wal[4096];
+    if (stat(j->path, &st) == 0) out->bytes += (int64_t)st.st_size;
+    snprintf(wal, sizeof wal, "%s-wal", j->path);
+    if (stat(wal, &st) == 0) out->bytes += (int64_t)st.st_size;
+    out->orders = count_of(j, ST_COUNT_ORDERS);
+    out->events = count_of(j, ST_COUNT_EVENTS);
+    out->oldest_closed_ms = count_of(j, ST_OLDEST_CLOSED); /* NULL (none closed) reads as 0 */
+    return out->orders < 0 || out->events < 0 ? -1 : 0;
 }

@@ -72,6 +72,28 @@ typedef int (*journal_event_fn)(void *ctx, int64_t seq, const char *doc);
  * order; stops early if fn returns nonzero. */
 int journal_events_after(journal *j, const char *tenant, int64_t after, int limit, journal_event_fn fn,
                          void *ctx);
+/* Retention. Of each tenant, the highest seq that may be deleted (head
+ * office has everything up to it); INT64_MAX when nothing waits for it. */
+typedef int64_t (*journal_prunable_fn)(void *ctx, const char *tenant);
+typedef struct {
+    int64_t orders; /* instances deleted */
+    int64_t events; /* their events */
+} journal_prune_stats;
+/* Deletes up to `limit` closed instances that closed before cutoff_ms (wall
+ * clock) and whose last seq is at most prunable(tenant), with their events,
+ * in one transaction of its own; then returns freed pages to the file
+ * system. Does nothing while a batch is open. 0 (see *st), or -1 with
+ * nothing deleted. Call it from the event loop: with limit in the hundreds
+ * it takes a few milliseconds. */
+int journal_prune(journal *j, int64_t cutoff_ms, int limit, journal_prunable_fn prunable, void *ctx,
+                  journal_prune_stats *st);
+typedef struct {
+    int64_t bytes;            /* the file and its WAL on disk */
+    int64_t orders, events;   /* rows */
+    int64_t oldest_closed_ms; /* closed_at of the oldest closed instance, 0 if none */
+} journal_size;
+int journal_stats(journal *j, journal_size *out);
+
 /* Bytes of memory SQLite holds right now (page cache, statements). */
 int64_t journal_memory_used(void);
 const char *journal_last_error(journal *j);

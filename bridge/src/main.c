@@ -26,6 +26,7 @@
 #include "log.h"
 #include "mqtt_link.h"
 #include "order_service.h"
+#include "retention.h"
 #include "uplink_replay.h"
 
 #define TICK_US (100 * LWS_US_PER_MS)
@@ -93,6 +94,7 @@ static void tick(lws_sorted_usec_list_t *sul)
         malloc_trim(0);
     }
     order_service_flush(b);
+    retention_tick(b); /* after the flush: never inside the open batch */
     lws_sul_schedule(b->lws, 0, &b->tick, tick, TICK_US);
 }
 

@@ -109,6 +109,14 @@ static void replay_tenant(bridge *b, tenant_lag *t, double now)
              (long long)t->seen, (long long)last, r.sent, r.sent == 1 ? "" : "s");
 }
 
+int64_t uplink_replay_seen(bridge *b, const char *tenant)
+{
+    if (!b->uplink) return INT64_MAX;
+    for (tenant_lag *t = b->uplink->tenants; t; t = t->next)
+        if (strcmp(t->tenant, tenant) == 0) return t->seen;
+    return -1;
+}
+
 void uplink_replay_tick(bridge *b)
 {
     if (!b->uplink || !b->broker_connected) return;

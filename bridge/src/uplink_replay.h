@@ -20,6 +20,11 @@ void uplink_replay_init(bridge *b);
 void uplink_replay_on_connect(bridge *b);
 void uplink_replay_on_seen(bridge *b, const char *tenant, const void *payload, size_t len);
 void uplink_replay_tick(bridge *b);
+/* The highest seq of `tenant` head office has stored with no gap below it:
+ * INT64_MAX with the uplink off (nothing waits for events), -1 while head
+ * office has said nothing about the tenant. Retention deletes no event
+ * above it. */
+int64_t uplink_replay_seen(bridge *b, const char *tenant);
 void uplink_replay_shutdown(bridge *b);
 
 #endif

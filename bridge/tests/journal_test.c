@@ -1,6 +1,7 @@
 /* journal_test.c - the journal on a real SQLite file: order instances (one
  * order number used again after its order closed) and the migration of a
- * version 1 journal (one row per order number) when it is opened. */
+ * version 1 journal (one row per order number) when it is opened, and
+ * retention (prune). */
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,20 @@ static void fingerprint_of_doc(const char *doc, char out[ORDER_FINGERPRINT_HEX +
     cJSON_Delete(v);
 }
 
+/* PRAGMA auto_vacuum of a file: 2 is INCREMENTAL. */
+static int auto_vacuum_of(const char *path)
+{
+    sqlite3 *db;
+    sqlite3_stmt *s;
+    int mode = -1;
+    if (sqlite3_open(path, &db) == SQLITE_OK && sqlite3_prepare_v2(db, "PRAGMA auto_vacuum", -1, &s, NULL) == SQLITE_OK) {
+        if (sqlite3_step(s) == SQLITE_ROW) mode = sqlite3_column_int(s, 0);
+        sqlite3_finalize(s);
+    }
+    sqlite3_close(db);
+    return mode;
+}
+
 static void path_in_dir(char *buf, size_t len, const char *name) { snprintf(buf, len, "%s/%s", dir, name); }
 
 static void remove_db(const char *path)
@@ -39,7 +54,7 @@ static void test_instances(void)
 {
     char path[512], err[256];
     path_in_dir(path, sizeof path, "instances.db");
-    journal *j;
+    journal *j = NULL;
     CHECK(journal_open(&j, path, err, sizeof err) == 0);
     if (!j) return;
     journal_order first = {.status = ORDER_STATUS_NEW, .seq = 1, .created_seq = 1, .doc = "{\"order_number\":\"17\"}"};
@@ -63,6 +78,7 @@ static void test_instances(void)
     CHECK(journal_open_total(j) == 1);
     CHECK(journal_last_seq(j, "pizza") == 3);
     journal_close(j);
+    CHECK(auto_vacuum_of(path) == 2);
 
     /* The closed instance is kept as it was. */
     sqlite3 *db;
@@ -106,7 +122,7 @@ static void test_migration_from_v1(void)
     CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(db);
 
-    journal *j;
+    journal *j = NULL;
     CHECK(journal_open(&j, path, err, sizeof err) == 0);
     if (!j) {
         fprintf(stderr, "journal_open: %s\n", err);
@@ -127,12 +143,75 @@ static void test_migration_from_v1(void)
     CHECK(journal_open_total(j) == 1);
     CHECK(journal_last_seq(j, "pizza") == 6);
     journal_close(j);
+    CHECK(auto_vacuum_of(path) == 2);
     /* Opening it again finds version 2 and leaves it alone. */
     CHECK(journal_open(&j, path, err, sizeof err) == 0);
     if (j) {
         CHECK(journal_open_total(j) == 1);
         journal_close(j);
     }
+    remove_db(path);
+}
+
+static int64_t cap;
+static int64_t prunable_upto(void *ctx, const char *tenant)
+{
+    (void)ctx;
+    return strcmp(tenant, "burger") == 0 ? cap : INT64_MAX;
+}
+
+/* Writes instance `cs` of `number` for `tenant`: created at seq cs, closed
+ * at seq cs + 1 at closed_at (0: left open). */
+static void put_instance(journal *j, const char *tenant, const char *number, int64_t cs, int64_t closed_at)
+{
+    journal_order o = {.status = ORDER_STATUS_NEW, .seq = cs, .created_seq = cs, .doc = "{}"};
+    snprintf(o.fingerprint, sizeof o.fingerprint, "f%lld", (long long)cs);
+    CHECK(journal_put_change(j, tenant, number, &o, "{\"event\":\"created\"}") == 0);
+    if (!closed_at) return;
+    o.status = ORDER_STATUS_SERVED;
+    o.seq = cs + 1;
+    o.closed_at_ms = closed_at;
+    CHECK(journal_put_change(j, tenant, number, &o, "{\"event\":\"closed\"}") == 0);
+}
+
+static void test_prune(void)
+{
+    char path[512], err[256];
+    path_in_dir(path, sizeof path, "prune.db");
+    journal *j = NULL;
+    CHECK(journal_open(&j, path, err, sizeof err) == 0);
+    if (!j) return;
+    put_instance(j, "pizza", "1", 1, 1000);   /* old, closed: pruned */
+    put_instance(j, "pizza", "2", 3, 1000);   /* old, closed: pruned */
+    put_instance(j, "pizza", "3", 5, 0);      /* open: kept */
+    put_instance(j, "pizza", "4", 7, 9000);   /* closed after the cutoff: kept */
+    put_instance(j, "burger", "1", 1, 1000);  /* old, but head office has only seq 1: kept */
+    put_instance(j, "burger", "2", 3, 1000);  /* old, closed: kept (its last seq 4 > cap) */
+    CHECK(journal_commit(j) == 0);
+    journal_prune_stats st;
+    cap = 1;
+    CHECK(journal_prune(j, 5000, 100, prunable_upto, NULL, &st) == 0);
+    CHECK(st.orders == 2 && st.events == 4);
+    journal_size size;
+    CHECK(journal_stats(j, &size) == 0);
+    CHECK(size.orders == 4 && size.events == 11 - 4 && size.bytes > 0 && size.oldest_closed_ms == 1000);
+    /* The tenant's seq never goes back, even with every event gone. */
+    CHECK(journal_last_seq(j, "pizza") == 8);
+    cap = 4;
+    CHECK(journal_prune(j, 5000, 1, prunable_upto, NULL, &st) == 0 && st.orders == 1 && st.events == 2);
+    CHECK(journal_prune(j, 5000, 100, prunable_upto, NULL, &st) == 0 && st.orders == 1 && st.events == 2);
+    CHECK(journal_prune(j, 5000, 100, prunable_upto, NULL, &st) == 0 && st.orders == 0 && st.events == 0);
+    CHECK(journal_last_seq(j, "burger") == 4);
+    journal_order got = {0};
+    CHECK(journal_get_order(j, "pizza", "3", &got) == 1 && got.status == ORDER_STATUS_NEW);
+    free(got.doc);
+    CHECK(journal_get_order(j, "pizza", "1", &got) == 0);
+    /* Never inside the order service's batch. */
+    put_instance(j, "pizza", "5", 9, 1000);
+    CHECK(journal_prune(j, 5000, 100, NULL, NULL, &st) == 0 && st.orders == 0);
+    CHECK(journal_commit(j) == 0);
+    CHECK(journal_prune(j, 5000, 100, NULL, NULL, &st) == 0 && st.orders == 1);
+    journal_close(j);
     remove_db(path);
 }
 
@@ -144,6 +223,7 @@ int main(void)
     }
     test_instances();
     test_migration_from_v1();
+    test_prune();
     rmdir(dir);
     return check_report();
 }

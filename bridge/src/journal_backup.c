@@ -553,6 +553,50 @@ static int in_use(char *err, size_t errlen, const char *journal, long pid)
                              "kitchen-bus-bridge, or Ctrl-C ./kitchen-bus run) and restore again", journal, who);
 }
 
+/* Seqs go on from where the replaced journal was, never back: a screen that
+ * stayed on and head office both drop a seq they have seen. Each tenant's
+ * highest seq in the old journal becomes a seq floor in the new one (meta
+ * 'seq_floor:<tenant>', which the bridge's journal_last_seq counts). */
+static int carry_seq_floors(sqlite3 *old, const char *dst_path, char *cause, size_t n)
+{
+    static const char last_seqs[] =
+        "SELECT tenant, max(s) FROM (SELECT tenant, seq AS s FROM events UNION ALL SELECT tenant, seq FROM orders"
+        " UNION ALL SELECT substr(k, 11), CAST(v AS INTEGER) FROM meta WHERE k GLOB 'seq_floor:*') GROUP BY tenant";
+    sqlite3 *dst = NULL;
+    sqlite3_stmt *rd = NULL, *wr = NULL;
+    int rc = -1;
+    if (sqlite3_prepare_v2(old, last_seqs, -1, &rd, NULL) != SQLITE_OK) {
+        snprintf(cause, n, "cannot read the old journal's seqs: %s", sqlite3_errmsg(old));
+        goto out;
+    }
+    if (sqlite3_open_v2(dst_path, &dst, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
+        sqlite3_exec(dst, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(dst, "INSERT INTO meta(k, v) VALUES('seq_floor:' || ?1, ?2) ON CONFLICT(k) DO UPDATE SET "
+                                "v=max(CAST(v AS INTEGER), CAST(excluded.v AS INTEGER))", -1, &wr, NULL) != SQLITE_OK)
+        goto dst_failed;
+    int step;
+    while ((step = sqlite3_step(rd)) == SQLITE_ROW) {
+        sqlite3_reset(wr);
+        sqlite3_bind_value(wr, 1, sqlite3_column_value(rd, 0));
+        sqlite3_bind_int64(wr, 2, sqlite3_column_int64(rd, 1));
+        if (sqlite3_step(wr) != SQLITE_DONE) goto dst_failed;
+    }
+    if (step != SQLITE_DONE) {
+        snprintf(cause, n, "cannot read the old journal's seqs: %s", sqlite3_errmsg(old));
+        goto out;
+    }
+    if (sqlite3_exec(dst, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) goto dst_failed;
+    rc = 0;
+    goto out;
+dst_failed:
+    snprintf(cause, n, "cannot carry the seqs into %s: %s", dst_path, dst ? sqlite3_errmsg(dst) : "out of memory");
+out:
+    sqlite3_finalize(rd);
+    sqlite3_finalize(wr);
+    sqlite3_close(dst); /* an open transaction is rolled back */
+    return rc;
+}
+
 int jb_restore(const char *backup, const char *journal, jb_summary *out, jb_restore_result *res, char *err,
                size_t errlen)
 {
@@ -665,6 +709,9 @@ int jb_restore(const char *backup, const char *journal, jb_summary *out, jb_rest
         } else if (sqlite3_exec(old, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL) != SQLITE_OK) {
             /* The WAL could not be folded in: it goes with the file below. */
             res->old_damaged = 1;
+        } else if (carry_seq_floors(old, tmp, cause, sizeof cause) != 0) {
+            errf(err, errlen, "%s; check the disk and try again", cause);
+            goto out;
         }
         if (rename(journal, before) != 0) {
             errf(err, errlen, "cannot rename %s to %s: %s; check the folder's permissions", journal, before,

@@ -226,6 +226,13 @@ test('restored onto the bus it came from, the later orders its broker still hold
   await screenShows(later, backupOpen, 'a screen connecting after to show the backup\'s open orders');
   const cleared = (loadBus.bridgeLog().slice(mark).match(/clearing stale retained order pizza\//g) || []).length;
   assert.equal(cleared, loadTotal - backupOpen.size, 'the bridge cleared each retained order the backup does not have');
+  // Seqs go on from the replaced journal's, never back to the backup's: the
+  // screen that stayed on (and head office) would drop a seq it has seen.
+  const pos = await posDevice(loadBus, 'pizza');
+  const next = await pos.submit(makeOrder('pizza'));
+  assert.equal(next.result, 'accepted');
+  assert.ok(next.seq > loadTotal, `seq ${next.seq} goes on after the ${loadTotal} of the replaced journal`);
+  await pos.client.endAsync();
   await stayed.client.endAsync();
   await later.client.endAsync();
 });

@@ -11,6 +11,13 @@
 // size must stop growing once the first orders are older than the
 // retention: then pruning deletes as much as arrives, and SQLite reuses the
 // freed pages (auto_vacuum=INCREMENTAL hands the rest back).
+//
+// It fails (exit 1) when the size still grows after the window: the largest
+// sample of the run's last third may be at most 1.3 times the first sample
+// past the window (the rows inside the window vary with the rate), and when
+// the rows are not all pruned at the end. ctest runs it as soak.retention
+// (label soak, about two minutes).
+import assert from 'node:assert/strict';
 import { startBus, mqttClient, submitTopic, ackTopic, subscribe } from '../lib/harness.mjs';
 
 const arg = (name, fallback) => {
@@ -82,3 +89,9 @@ if (sizes.length) {
   console.log(`# journal on disk once the retention was reached: ${Math.min(...sizes)} - ${Math.max(...sizes)} bytes over ${sizes.length} samples`);
 }
 console.log(`# at the end: ${samples.at(-1).bytes} bytes, ${samples.at(-1).rows_orders} orders, ${samples.at(-1).rows_events} events, ${samples.at(-1).pruned_orders} pruned`);
+assert.ok(afterWindow.length >= 3, `at least 3 samples past the window (got ${afterWindow.length}): a longer run is needed`);
+const lastThird = sizes.slice(Math.floor((sizes.length * 2) / 3));
+assert.ok(Math.max(...lastThird) <= sizes[0] * 1.3,
+  `the journal still grows past the window: ${sizes[0]} bytes at first, up to ${Math.max(...lastThird)} at the end`);
+assert.equal(samples.at(-1).rows_orders, 0, 'every order pruned once the retention has passed');
+assert.equal(samples.at(-1).pruned_orders, TOTAL);

@@ -80,6 +80,10 @@ typedef struct bridge {
     struct uplink_state *uplink; /* NULL unless KB_UPLINK=1 (uplink_replay.c) */
     int stopping;
     time_t started_at;
+    /* Set by main.c: asks for order_service_flush() on the next turn of the
+     * event loop (called whenever a change leaves a batch open). */
+    void (*commit_soon)(struct bridge *b);
+    lws_sorted_usec_list_t commit_sul;
 } bridge;
 
 /* Milliseconds on a monotonic clock. */

@@ -405,46 +405,44 @@ static void order_tenant(bridge *b, const legacy_conn *c, const char *number, ch
     if (closed_in) copy_value(out, REGISTRY_ID_MAX + 1, closed_in);
 }
 
-/* A rejection made here, before the order service could be asked. */
-static void reject_here(bridge *b, legacy_conn *c, const char *number, kb_error e, const char *detail)
+/* The device a connection speaks as: its registry entry, or for an
+ * anonymous client (open mode) one made for it, which is in no registry. */
+static registry_device device_of(bridge *b, const legacy_conn *c, const char *tenant)
 {
-    order_rejection rej = {.error = e};
-    snprintf(rej.order_number, sizeof rej.order_number, "%s", number);
-    snprintf(rej.detail, sizeof rej.detail, "%s", detail);
-    b->stats.rejected[e]++;
-    order_publish_rejection(b, c->tenant, c->role, c->device, &rej, c->id);
+    const registry_device *known = c->anonymous ? NULL : registry_find_device(b->registry, c->device);
+    if (known) return *known;
+    const registry_tenant *t = registry_find_tenant(b->registry, tenant);
+    registry_device dev = {.role = c->role, .tenant = t ? (int)(t - b->registry->tenants) : -1};
+    memcpy(dev.username, c->device, sizeof dev.username);
+    return dev;
 }
 
+/* A registry device goes the way an MQTT message does (the order service
+ * checks it belongs to the tenant); an anonymous one as itself. */
 static void submit(bridge *b, legacy_conn *c, const char *tenant, const char *request)
 {
     if (!c->anonymous) {
         order_service_handle(b, tenant, c->device, request, strlen(request), c->id);
         return;
     }
-    const registry_tenant *t = registry_find_tenant(b->registry, tenant);
-    registry_device dev = {.role = c->role, .tenant = t ? (int)(t - b->registry->tenants) : -1};
-    memcpy(dev.username, c->device, sizeof dev.username);
+    registry_device dev = device_of(b, c, tenant);
     order_service_handle_as(b, tenant, &dev, request, strlen(request), c->id);
 }
 
-/* A kitchen's receipt: only a new order moves (to accepted); for any other
- * the answer is "duplicate" with its current state, as for a re-sent status. */
-static void acknowledge(bridge *b, legacy_conn *c, const char *tenant, const legacy_frame *f)
+/* A rejection made here, before the order service could be asked. */
+static void reject_here(bridge *b, legacy_conn *c, const char *number, kb_error e, const char *detail)
 {
-    journal_order o = {0};
-    if (f->order_number[0] && journal_get_order(b->journal, tenant, f->order_number, &o) == 1 &&
-        o.status != ORDER_STATUS_NEW) {
-        ack_entry dup = {.seq = o.seq, .status = o.status, .duplicate = 1, .role = c->role, .reply = c->id};
-        snprintf(dup.order_number, sizeof dup.order_number, "%s", f->order_number);
-        b->stats.duplicates++;
-        order_publish_ack(b, &dup);
-    } else {
-        submit(b, c, tenant, f->request);
-    }
-    free(o.doc);
+    registry_device dev = device_of(b, c, c->tenant);
+    order_service_reject(b, c->tenant, &dev, c->id, number, e, detail);
 }
 
-/* Handles one complete message whose token has been taken. */
+/* A kitchen's receipt of an order it was sent; the order service decides. */
+static void acknowledge(bridge *b, legacy_conn *c, const char *tenant, const legacy_frame *f)
+{
+    registry_device dev = device_of(b, c, tenant);
+    order_service_receipt(b, tenant, &dev, f->request, strlen(f->request), c->id);
+}
+
 static void handle_frame(bridge *b, legacy_conn *c, const char *text, size_t len, int binary, int oversize)
 {
     char detail[160];

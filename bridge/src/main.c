@@ -98,6 +98,15 @@ static void tick(lws_sorted_usec_list_t *sul)
     lws_sul_schedule(b->lws, 0, &b->tick, tick, TICK_US);
 }
 
+static void commit_now(lws_sorted_usec_list_t *sul)
+{
+    order_service_flush(lws_container_of(sul, bridge, commit_sul));
+}
+
+/* One turn of the loop later: what else arrives in this turn shares the
+ * batch (group commit), and no batch waits for the next tick. */
+static void commit_soon(bridge *b) { lws_sul_schedule(b->lws, 0, &b->commit_sul, commit_now, 1); }
+
 static int open_journal(bridge *b)
 {
     char dir[CONFIG_PATH_MAX + 16], path[CONFIG_PATH_MAX + 32], err[512];
@@ -192,6 +201,7 @@ int main(int argc, char **argv)
     if (open_journal(&b) != 0 || start_http(&b) != 0 || mqtt_link_init(&b) != 0) goto out;
     legacy_gateway_start(&b);
     uplink_replay_init(&b);
+    b.commit_soon = commit_soon;
 
     signal_context = b.lws;
     struct sigaction sa;
@@ -217,6 +227,7 @@ out:
     mqtt_link_destroy(&b);
     if (b.lws) {
         lws_sul_cancel(&b.tick);
+        lws_sul_cancel(&b.commit_sul);
         lws_context_destroy(b.lws);
     }
     journal_close(b.journal);

@@ -271,8 +271,11 @@ static void handle_create(bridge *b, const char *tenant, const registry_device *
     free(event);
 }
 
+/* receipt: a legacy kitchen's acknowledgement of an order it was sent. A new
+ * order becomes accepted; any later state is answered duplicate with that
+ * state, and like every ack it waits for the batch that state is in. */
 static void handle_status(bridge *b, const char *tenant, const registry_device *dev, uint32_t reply,
-                          order_request *req, double started)
+                          order_request *req, double started, int receipt)
 {
     journal_order old = {0};
     int found = lookup(b, tenant, dev, reply, req->order_number, &old);
@@ -282,7 +285,7 @@ static void handle_status(bridge *b, const char *tenant, const registry_device *
         return;
     }
     char detail[ORDER_DETAIL_MAX];
-    if (old.status == req->status) {
+    if (old.status == req->status || (receipt && old.status != ORDER_STATUS_NEW)) {
         b->stats.duplicates++;
         queue_ack(b, tenant, dev, reply, req->order_number, old.seq, old.status, 1, 0, started);
     } else if (!order_status_is_open(old.status)) {
@@ -332,8 +335,8 @@ void order_service_handle(bridge *b, const char *tenant, const char *device, con
     order_service_handle_as(b, tenant, dev, payload, len, reply);
 }
 
-void order_service_handle_as(bridge *b, const char *tenant, const registry_device *dev, const void *payload,
-                             size_t len, uint32_t reply)
+static void handle(bridge *b, const char *tenant, const registry_device *dev, const void *payload, size_t len,
+                   uint32_t reply, int receipt)
 {
     double started = bridge_now_ms();
     order_request req;
@@ -344,8 +347,29 @@ void order_service_handle_as(bridge *b, const char *tenant, const registry_devic
         return;
     }
     if (req.kind == ORDER_REQ_CREATE) handle_create(b, tenant, dev, reply, &req, started);
-    else handle_status(b, tenant, dev, reply, &req, started);
+    else handle_status(b, tenant, dev, reply, &req, started, receipt && req.status == ORDER_STATUS_ACCEPTED);
     order_request_free(&req);
+    /* Whatever opened the batch, the app commits it at once, not whichever
+     * transport reads next. */
+    if (journal_has_uncommitted(b->journal) && b->commit_soon) b->commit_soon(b);
+}
+
+void order_service_handle_as(bridge *b, const char *tenant, const registry_device *dev, const void *payload,
+                             size_t len, uint32_t reply)
+{
+    handle(b, tenant, dev, payload, len, reply, 0);
+}
+
+void order_service_receipt(bridge *b, const char *tenant, const registry_device *dev, const void *payload,
+                           size_t len, uint32_t reply)
+{
+    handle(b, tenant, dev, payload, len, reply, 1);
+}
+
+void order_service_reject(bridge *b, const char *tenant, const registry_device *dev, uint32_t reply,
+                          const char *order_number, kb_error e, const char *detail)
+{
+    reject_code(b, tenant, dev, reply, order_number, e, detail);
 }
 
 static void release_acks(bridge *b)

@@ -8,7 +8,10 @@
  *     send every ack whose change is committed and PUBACKed.
  *
  * MQTT submits and legacy WebSocket frames (legacy_gateway.c) both enter
- * here; `reply` says where the ack goes. */
+ * here; `reply` says where the ack goes. A change that opens a journal batch
+ * calls b->commit_soon (the app schedules order_service_flush for the next
+ * turn of the event loop), so a batch is committed promptly whichever
+ * transport opened it. */
 #ifndef KB_ORDER_SERVICE_H
 #define KB_ORDER_SERVICE_H
 
@@ -29,6 +32,15 @@ void order_service_handle(bridge *b, const char *tenant, const char *device, con
  * in open mode, which is in no registry. */
 void order_service_handle_as(bridge *b, const char *tenant, const registry_device *dev,
                              const void *payload, size_t len, uint32_t reply);
+/* A legacy kitchen's receipt of an order (payload: a status request for
+ * "accepted"): a new order becomes accepted; any later state is answered
+ * duplicate with that state, after the batch holding it is committed. */
+void order_service_receipt(bridge *b, const char *tenant, const registry_device *dev, const void *payload,
+                           size_t len, uint32_t reply);
+/* A rejection decided before the request reached the pipeline (an order
+ * no tenant has); sent at once, as every rejection is: it changes nothing. */
+void order_service_reject(bridge *b, const char *tenant, const registry_device *dev, uint32_t reply,
+                          const char *order_number, kb_error e, const char *detail);
 /* The tenant's highest seq so far (kept in memory; the journal's on first use). */
 int64_t order_service_last_seq(bridge *b, const char *tenant);
 /* Commits the open journal batch and sends the acks that became ready. */

@@ -25,11 +25,11 @@ import path from 'node:path';
 import {
   ROOT, DEMO_REGISTRY, freePort, waitFor, posDevice, kitchenDevice, makeOrder, waitMessage, parse,
 } from '../lib/harness.mjs';
+import { requireTools, ensureBaseImage } from '../lib/containers.mjs';
 
 const run = promisify(execFile);
 const DOCKER_DIR = path.join(ROOT, 'docker');
 const CONTAINERS_CONF = path.join(DOCKER_DIR, 'containers.conf');
-const PACKAGES = ['podman', 'runc', 'docker-compose', 'debootstrap', 'netavark', 'aardvark-dns', 'iptables'];
 const PROJECT = `kbdeploy${process.pid}`;
 const t0 = Date.now();
 const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
@@ -40,26 +40,6 @@ let service;
 let ticker;
 let env;
 const ports = {};
-
-function missingPackages() {
-  return PACKAGES.filter((p) => {
-    try {
-      return !execFileSync('dpkg-query', ['-W', '-f=${Status}', p], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
-        .includes('install ok installed');
-    } catch { return true; }
-  });
-}
-
-/** Installs the container tools once (idempotent); CI starts from a fresh Debian 12. */
-async function ensurePackages() {
-  const missing = missingPackages();
-  if (!missing.length) return;
-  if (process.getuid() !== 0) throw new Error(`missing packages (run as root to install): ${missing.join(' ')}`);
-  note(`apt-get install ${missing.join(' ')}`);
-  const aptEnv = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  await run('apt-get', ['update', '-qq'], { env: aptEnv, maxBuffer: 1 << 26 });
-  await run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { env: aptEnv, maxBuffer: 1 << 26 });
-}
 
 function apiPing(socketPath) {
   return new Promise((resolve) => {
@@ -126,7 +106,7 @@ async function removeLeftovers() {
 }
 
 before(async () => {
-  await ensurePackages();
+  requireTools(['docker-compose']);
   workDir = mkdtempSync(path.join(os.tmpdir(), 'kb-deploy-'));
   chmodSync(workDir, 0o755);
   const socket = path.join(workDir, 'podman.sock');
@@ -150,7 +130,7 @@ before(async () => {
   note('podman API service up');
   await removeLeftovers();
 
-  await run(path.join(DOCKER_DIR, 'make-base-image.sh'), ['podman'], { env, maxBuffer: 1 << 26 });
+  await ensureBaseImage();
   note('base image debian:bookworm-slim present');
   if (!existsSync(path.join(ROOT, 'web-adapter/public/vendor/mqtt.esm.js'))) {
     await run('npm', ['run', '--silent', 'build:web'], { cwd: ROOT });

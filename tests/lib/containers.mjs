@@ -29,9 +29,9 @@ export async function podman(args, opts = {}) {
   }
 }
 
-/** Fails with the fix when the container tools are missing. */
-export function requireTools() {
-  const missing = TOOLS.filter((p) => {
+/** Fails with the fix when the container tools (and `extra` packages) are missing. */
+export function requireTools(extra = []) {
+  const missing = [...TOOLS, ...extra].filter((p) => {
     try {
       return !execFileSync('dpkg-query', ['-W', '-f=${Status}', p], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
         .includes('install ok installed');

@@ -1,10 +1,12 @@
 /* unit_tests.c - unit tests for the bridge's pure logic: the order
  * validator, the status state machine, the registry parser, topics, order
- * fingerprints and durations.
+ * fingerprints, durations and the ack queue.
  * Each CHECK reports its line; the program exits non-zero on any failure. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "ack_queue.h"
 #include "duration.h"
 #include "order_fingerprint.h"
 #include "order_status.h"
@@ -290,8 +292,69 @@ static void test_duration(void)
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) CHECK(duration_parse(bad[i], &ms) == -1);
 }
 
+static ack_entry *entry(uint64_t epoch, int mid, int64_t seq)
+{
+    ack_entry *e = calloc(1, sizeof *e);
+    if (e) {
+        e->epoch = epoch;
+        e->mid = mid;
+        e->seq = seq;
+    }
+    return e;
+}
+
+static int64_t pop_ready_seq(ack_queue *q, uint64_t committed)
+{
+    ack_entry *e = ack_queue_pop_ready(q, committed);
+    int64_t seq = e ? e->seq : -1;
+    free(e);
+    return seq;
+}
+
+static void test_ack_queue(void)
+{
+    ack_queue q = {0};
+    /* Epoch 1: seq 1 (PUBACK 7 pending), seq 2 (no publish), seq 3 (PUBACK 8); epoch 2: seq 4. */
+    CHECK(ack_queue_push(&q, entry(1, 7, 1)) == 0);
+    CHECK(ack_queue_push(&q, entry(1, 0, 2)) == 0);
+    CHECK(ack_queue_push(&q, entry(1, 8, 3)) == 0);
+    CHECK(ack_queue_push(&q, entry(2, 0, 4)) == 0);
+    CHECK(q.length == 4);
+    /* Nothing before its batch is committed, whatever its PUBACKs. */
+    CHECK(pop_ready_seq(&q, 0) == -1);
+    /* Committed: the one without a publish goes; the others wait for PUBACK. */
+    CHECK(pop_ready_seq(&q, 1) == 2);
+    CHECK(pop_ready_seq(&q, 1) == -1);
+    /* A PUBACK for no queued entry (an event's) changes nothing. */
+    CHECK(ack_queue_puback(&q, 99) == 0);
+    CHECK(ack_queue_puback(&q, 8) == 1);
+    CHECK(ack_queue_puback(&q, 8) == 0); /* twice: the second is not ours */
+    CHECK(pop_ready_seq(&q, 1) == 3);
+    CHECK(ack_queue_puback(&q, 7) == 1);
+    /* Epoch 2 is not committed: the search stops at it. */
+    CHECK(pop_ready_seq(&q, 1) == 1);
+    CHECK(pop_ready_seq(&q, 1) == -1);
+    CHECK(q.length == 1);
+    /* A failed batch: its entries come out by epoch, in order. */
+    CHECK(ack_queue_push(&q, entry(2, 9, 5)) == 0);
+    CHECK(ack_queue_push(&q, entry(3, 0, 6)) == 0);
+    ack_entry *e = ack_queue_pop_epoch(&q, 2);
+    CHECK(e && e->seq == 4);
+    free(e);
+    e = ack_queue_pop_epoch(&q, 2);
+    CHECK(e && e->seq == 5);
+    free(e);
+    CHECK(ack_queue_pop_epoch(&q, 2) == NULL);
+    /* The popped entry's PUBACK slot is gone with it. */
+    CHECK(ack_queue_puback(&q, 9) == 0);
+    CHECK(q.length == 1 && q.head == q.tail);
+    ack_queue_clear(&q);
+    CHECK(q.head == NULL && q.tail == NULL && q.length == 0 && q.by_mid == NULL);
+}
+
 int main(void)
 {
+    test_ack_queue();
     test_fingerprint();
     test_duration();
     test_valid_order_is_kept_whole();

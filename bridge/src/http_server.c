@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "charset.h"
 #include "health.h"
 #include "legacy_gateway.h"
 
@@ -87,12 +88,8 @@ static char *config_json(bridge *b)
 
 static int path_safe(const char *uri)
 {
-    if (uri[0] != '/' || strstr(uri, "..") || strstr(uri, "//")) return 0;
-    for (const char *c = uri; *c; c++)
-        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-              *c == '.' || *c == '_' || *c == '-' || *c == '/'))
-            return 0;
-    return strlen(uri) < 200;
+    return uri[0] == '/' && !strstr(uri, "..") && !strstr(uri, "//") &&
+           charset_is(uri, 199, CHARSET_LOWER | CHARSET_UPPER | CHARSET_DIGITS, "._-/");
 }
 
 static int serve_file(struct lws *wsi, http_session *s, bridge *b, const char *uri)

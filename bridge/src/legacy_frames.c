@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "charset.h"
 #include "json_util.h"
 
 static const char *const error_codes[] = {
@@ -29,14 +30,7 @@ const char *legacy_error_code(legacy_error e)
 
 int legacy_client_id_valid(const char *s)
 {
-    size_t n = 0;
-    for (; s[n]; n++) {
-        char c = s[n];
-        int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                 c == '.' || c == '_' || c == ':' || c == '-';
-        if (!ok || n >= LEGACY_CLIENT_ID_MAX) return 0;
-    }
-    return n > 0;
+    return charset_is(s, LEGACY_CLIENT_ID_MAX, CHARSET_LOWER | CHARSET_UPPER | CHARSET_DIGITS, "._:-");
 }
 
 /* The order number as the validator will read it, or "" (the validator then

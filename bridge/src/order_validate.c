@@ -1,6 +1,7 @@
 /* order_validate.c - see order_validate.h. */
 #include "order_validate.h"
 
+#include "charset.h"
 #include "json_util.h"
 
 #include <math.h>
@@ -44,14 +45,7 @@ static kb_error reject(order_rejection *rej, kb_error e, const char *fmt, ...)
 
 int order_number_valid(const char *s)
 {
-    size_t n = 0;
-    for (; s[n]; n++) {
-        char c = s[n];
-        int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                 c == '.' || c == '_' || c == '-';
-        if (!ok || n >= ORDER_NUMBER_MAX) return 0;
-    }
-    return n > 0;
+    return charset_is(s, ORDER_NUMBER_MAX, CHARSET_LOWER | CHARSET_UPPER | CHARSET_DIGITS, "._-");
 }
 
 /* A JSON number that is a whole number in [lo, hi]. */

@@ -1,6 +1,7 @@
 /* registry.c - parsing and checking the tenant registry (see registry.h). */
 #include "registry.h"
 
+#include "charset.h"
 #include "json_util.h"
 
 #include <cjson/cJSON.h>
@@ -14,16 +15,7 @@
 #define BRIDGE_USERNAME "kb-bridge"
 #define REGISTRY_MAX_BYTES (4 * 1024 * 1024)
 
-int registry_id_valid(const char *s)
-{
-    size_t n = 0;
-    for (; s[n]; n++) {
-        char c = s[n];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) return 0;
-        if (n >= REGISTRY_ID_MAX) return 0;
-    }
-    return n > 0;
-}
+int registry_id_valid(const char *s) { return charset_is(s, REGISTRY_ID_MAX, CHARSET_LOWER | CHARSET_DIGITS, "_-"); }
 
 const char *device_role_name(device_role role)
 {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ack_queue.h"
+#include "charset.h"
 #include "duration.h"
 #include "order_fingerprint.h"
 #include "order_status.h"
@@ -352,8 +353,21 @@ static void test_ack_queue(void)
     CHECK(q.head == NULL && q.tail == NULL && q.length == 0 && q.by_mid == NULL);
 }
 
+static void test_charset(void)
+{
+    CHECK(charset_is("pizza-2_x", 32, CHARSET_LOWER | CHARSET_DIGITS, "_-"));
+    CHECK(!charset_is("Pizza", 32, CHARSET_LOWER | CHARSET_DIGITS, "_-"));
+    CHECK(!charset_is("", 32, CHARSET_LOWER, ""));
+    CHECK(charset_is("abc", 3, CHARSET_LOWER, "") && !charset_is("abcd", 3, CHARSET_LOWER, ""));
+    CHECK(!charset_is("a b", 8, CHARSET_LOWER, "_"));
+    CHECK(!charset_is("a\xc3\xa9", 8, CHARSET_LOWER | CHARSET_UPPER | CHARSET_DIGITS, "._-"));
+    CHECK(order_number_valid("A-1.x_2") && !order_number_valid("A/1") && !order_number_valid("A 1"));
+    CHECK(registry_id_valid("kb-x_1") && !registry_id_valid("kb.x"));
+}
+
 int main(void)
 {
+    test_charset();
     test_ack_queue();
     test_fingerprint();
     test_duration();

@@ -1,7 +1,6 @@
 /* legacy_frames.c - see legacy_frames.h. */
 #include "legacy_frames.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,29 +36,16 @@ int legacy_client_id_valid(const char *s)
  * says what is wrong with it). */
 static void read_order_number(const cJSON *payload, char *out)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(payload, "order_number");
-    out[0] = '\0';
-    if (cJSON_IsString(v) && order_number_valid(v->valuestring))
-        memcpy(out, v->valuestring, strlen(v->valuestring) + 1);
-    else if (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= 1e15 &&
-             floor(v->valuedouble) == v->valuedouble)
-        snprintf(out, ORDER_NUMBER_MAX + 1, "%.0f", v->valuedouble);
+    order_number_text(cJSON_GetObjectItemCaseSensitive(payload, "order_number"), out);
 }
 
 /* tenant_id as a registry id (a number becomes its string, as the validator
  * does), or "". */
 static void read_tenant(const cJSON *payload, char *out)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(payload, "tenant_id");
     char num[32];
-    const char *id = NULL;
+    const char *id = order_tenant_text(cJSON_GetObjectItemCaseSensitive(payload, "tenant_id"), num);
     out[0] = '\0';
-    if (cJSON_IsString(v)) {
-        id = v->valuestring;
-    } else if (cJSON_IsNumber(v) && fabs(v->valuedouble) <= 1e15 && floor(v->valuedouble) == v->valuedouble) {
-        snprintf(num, sizeof num, "%.0f", v->valuedouble);
-        id = num;
-    }
     if (id && registry_id_valid(id)) memcpy(out, id, strlen(id) + 1);
 }
 

@@ -56,23 +56,35 @@ static int is_int_in(const cJSON *v, double lo, double hi)
     return d >= lo && d <= hi && floor(d) == d;
 }
 
+int order_number_text(const cJSON *v, char out[ORDER_NUMBER_MAX + 1])
+{
+    out[0] = '\0';
+    if (is_int_in(v, 0, 1e15)) snprintf(out, ORDER_NUMBER_MAX + 1, "%.0f", v->valuedouble);
+    else if (cJSON_IsString(v) && order_number_valid(v->valuestring))
+        memcpy(out, v->valuestring, strlen(v->valuestring) + 1);
+    else return -1;
+    return 0;
+}
+
+const char *order_tenant_text(const cJSON *v, char num[32])
+{
+    if (cJSON_IsString(v)) return v->valuestring;
+    if (!is_int_in(v, -1e15, 1e15)) return NULL;
+    snprintf(num, 32, "%.0f", v->valuedouble);
+    return num;
+}
+
 /* Reads order_number: a valid string, or a non-negative whole number that a
  * POS may send (turned into its decimal string). */
 static kb_error read_order_number(const cJSON *doc, order_rejection *rej, char *out)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, "order_number");
     if (!v) return reject(rej, KB_ERR_MISSING_FIELD, "order_number is required");
-    if (is_int_in(v, 0, 1e15)) {
-        snprintf(out, ORDER_NUMBER_MAX + 1, "%.0f", v->valuedouble);
-    } else if (cJSON_IsString(v)) {
-        if (!order_number_valid(v->valuestring))
-            return reject(rej, KB_ERR_INVALID_FIELD,
-                          "order_number must be 1-%d characters of A-Z a-z 0-9 . _ -",
-                          ORDER_NUMBER_MAX);
-        memcpy(out, v->valuestring, strlen(v->valuestring) + 1);
-    } else {
-        return reject(rej, KB_ERR_INVALID_FIELD, "order_number must be a string");
-    }
+    if (order_number_text(v, out) != 0)
+        return cJSON_IsString(v) ? reject(rej, KB_ERR_INVALID_FIELD,
+                                          "order_number must be 1-%d characters of A-Z a-z 0-9 . _ -",
+                                          ORDER_NUMBER_MAX)
+                                 : reject(rej, KB_ERR_INVALID_FIELD, "order_number must be a string");
     memcpy(rej->order_number, out, strlen(out) + 1);
     return KB_OK;
 }
@@ -128,15 +140,8 @@ static kb_error normalise_tenant(cJSON *doc, const char *tenant, order_rejection
     cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, "tenant_id");
     if (!v) return reject(rej, KB_ERR_MISSING_FIELD, "tenant_id is required");
     char num[32];
-    const char *given;
-    if (is_int_in(v, -1e15, 1e15)) {
-        snprintf(num, sizeof num, "%.0f", v->valuedouble);
-        given = num;
-    } else if (cJSON_IsString(v)) {
-        given = v->valuestring;
-    } else {
-        return reject(rej, KB_ERR_INVALID_FIELD, "tenant_id must be a string or a number");
-    }
+    const char *given = order_tenant_text(v, num);
+    if (!given) return reject(rej, KB_ERR_INVALID_FIELD, "tenant_id must be a string or a number");
     if (strcmp(given, tenant) != 0)
         return reject(rej, KB_ERR_TENANT_MISMATCH, "tenant_id does not match this device's tenant");
     if (cJSON_IsNumber(v)) {

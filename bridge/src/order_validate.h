@@ -74,4 +74,13 @@ void order_request_free(order_request *req);
 /* True if s is a valid order number (1-64 of [A-Za-z0-9._-]). */
 int order_number_valid(const char *s);
 
+/* The normalisers the validator applies, for the legacy frames to read a
+ * frame the same way. An order_number value as the validator reads it (a
+ * valid string, or a whole number 0..1e15 as its decimal string) into out:
+ * 0, or -1 with out "". */
+int order_number_text(const cJSON *v, char out[ORDER_NUMBER_MAX + 1]);
+/* A tenant_id value as text: the string itself, or a whole number
+ * (|n| <= 1e15) written into num; NULL if it is neither. */
+const char *order_tenant_text(const cJSON *v, char num[32]);
+
 #endif

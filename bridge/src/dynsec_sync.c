@@ -103,6 +103,7 @@ static void send_commands(bridge *b, cJSON *cmds)
 
 void dynsec_sync_start(bridge *b)
 {
+    b->access_synced = 0;
     cJSON *cmds = cJSON_CreateArray();
     cJSON_AddBoolToObject(command(cmds, "listClients"), "verbose", 1);
     cJSON_AddBoolToObject(command(cmds, "listRoles"), "verbose", 1);
@@ -290,6 +291,7 @@ static void apply_diff(bridge *b, const cJSON *clients, const cJSON *roles)
     send_commands(b, cmds);
     log_info("broker access synced with the registry (%d change%s, %zu devices)", changes,
              changes == 1 ? "" : "s", r->n_devices);
+    b->access_synced = 1;
     for (size_t i = 0; i < r->n_devices; i++) publish_device_info(b, &r->devices[i]);
     /* The first health publish of a fresh broker precedes the bridge's
      * write right; this one follows it. */

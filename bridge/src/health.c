@@ -35,6 +35,9 @@ char *health_json(bridge *b, int *ok)
     cJSON_AddStringToObject(h, "broker", broker_state_name(b));
     if (!b->broker_connected) cJSON_AddStringToObject(h, "broker_reason", b->link.reason);
     cJSON_AddStringToObject(h, "broker_since", b->link.since);
+    /* "synced" once the registry's devices and roles have been sent to the
+     * broker since the bridge (re)connected: devices can log in. */
+    cJSON_AddStringToObject(h, "access", b->access_synced ? "synced" : "syncing");
     cJSON_AddStringToObject(h, "journal", b->journal_ok ? "ok" : "failing");
     if (!b->journal_ok) cJSON_AddStringToObject(h, "journal_error", b->journal_error);
     cJSON_AddNumberToObject(h, "uptime_s", (double)(time(NULL) - b->started_at));

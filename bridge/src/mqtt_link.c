@@ -220,6 +220,7 @@ static void on_disconnect(struct mosquitto *mosq, void *ctx, int rc, const mosqu
         link_failed(b, BROKER_UNREACHABLE, "the broker closed the connection before answering the login");
     }
     b->broker_connected = 0;
+    b->access_synced = 0;
     schedule_retry(b);
     drop_adopted(b);
 }

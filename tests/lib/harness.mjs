@@ -106,7 +106,7 @@ export async function startBus(opts = {}) {
   }).trim();
 
   const logs = [];
-  let syncMark = 0; // logs index at the last start of the broker or the bridge
+  let syncMark = 0; // wall-clock ms of the last start of the broker or the bridge
   const bus = {
     dir, mqttPort, wsPort, httpPort, registry, logs, broker: null, bridge: null,
     bridgeEnv: {
@@ -119,7 +119,7 @@ export async function startBus(opts = {}) {
     wsUrl: () => `ws://127.0.0.1:${wsPort}`,
 
     async startBroker() {
-      syncMark = logs.length;
+      syncMark = Date.now();
       // In its own folder: the config names its files relative to it.
       bus.broker = launch('mosquitto', ['-c', path.basename(conf)], {}, logs, 'broker', brokerDir);
       await waitFor(() => portOpen(mqttPort), { timeout: 10000, what: 'the broker to listen' });
@@ -134,7 +134,7 @@ export async function startBus(opts = {}) {
       // KB_BRIDGE_WRAPPER runs the bridge under a tool, e.g.
       // "valgrind --leak-check=full --error-exitcode=99".
       const wrapper = (process.env.KB_BRIDGE_WRAPPER || '').split(' ').filter(Boolean);
-      syncMark = logs.length;
+      syncMark = Date.now();
       bus.bridge = wrapper.length
         ? launch(wrapper[0], [...wrapper.slice(1), BRIDGE_BIN], bus.bridgeEnv, logs, 'bridge')
         : launch(BRIDGE_BIN, [], bus.bridgeEnv, logs, 'bridge');
@@ -156,14 +156,15 @@ export async function startBus(opts = {}) {
       return { status: res.status, body: await res.json() };
     },
     async waitHealthy(timeout = process.env.KB_BRIDGE_WRAPPER ? 60000 : 10000) {
+      // Healthy, with the registry's access sent to the broker, on a
+      // connection made since the last (re)start of the broker or the bridge
+      // (broker_since is when the bridge connected; same clock as ours).
       await waitFor(async () => {
-        try { return (await bus.health()).body.status === 'ok'; } catch { return false; }
-      }, { timeout, what: 'bridge /health to say ok' });
-      // "ok" means connected; the access sync follows within the same round
-      // trip. The bridge syncs on every connect: only a line logged since the
-      // last (re)start of the broker or the bridge counts.
-      await waitFor(() => logs.slice(syncMark).some((l) => l.includes('broker access synced')),
-        { timeout, what: 'dynsec sync' });
+        try {
+          const h = (await bus.health()).body;
+          return h.status === 'ok' && h.access === 'synced' && Date.parse(h.broker_since) >= syncMark - 5;
+        } catch { return false; }
+      }, { timeout, what: 'bridge /health to say ok with access synced' });
     },
     bridgeLog() { return logs.filter((l) => l.startsWith('[bridge]')).join(''); },
     brokerLog() { return logs.filter((l) => l.startsWith('[broker]')).join(''); },

@@ -1,12 +1,9 @@
 /* dynsec_sync.h - keeps the broker's dynamic-security store in step with the
  * tenant registry, so the broker itself enforces tenant isolation.
  *
- * Each registry device gets one role, kb-dev-<username>, holding exactly its
- * topics (docs/CONTRACT.md); admins get read access to outlet/#. Sync is a
- * diff: the bridge lists clients and roles, then sends only the commands
- * that change something, because changing a client's roles disconnects it.
- * Clients it manages carry the textname "kitchen-bus"; others are left alone.
- * After a sync each device's identity is published retained on
+ * Sync is a diff: the bridge lists the broker's clients and roles, asks
+ * dynsec_plan.c (pure, unit-tested) what must change, and sends only that,
+ * because changing a client's roles disconnects it. After a sync each device's identity is published retained on
  * outlet/device/<username>/info. */
 #ifndef KB_DYNSEC_SYNC_H
 #define KB_DYNSEC_SYNC_H

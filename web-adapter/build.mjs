@@ -1,8 +1,13 @@
 // Vendors MQTT.js from node_modules into public/vendor/ so browsers load every
 // asset from the bridge (no CDN: the internet is down when this matters).
 // Run by `npm run build:web` (and so by `./kitchen-bus build`).
-import { copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+//
+// Nothing else is built: the pages and the adapter's modules (kitchen-bus.mjs,
+// kb/, js/) are served from public/ as they are, and the .deb and the docker
+// image copy public/ whole. The last step checks that every module the pages
+// and /kitchen-bus.mjs import is there.
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 
@@ -13,9 +18,32 @@ const mqttDir = dirname(mqttPkgPath);
 const { version } = JSON.parse(readFileSync(mqttPkgPath, 'utf8'));
 
 const src = join(mqttDir, 'dist', 'mqtt.esm.js');
-const outDir = join(here, 'public', 'vendor');
+const publicDir = join(here, 'public');
+const outDir = join(publicDir, 'vendor');
 mkdirSync(outDir, { recursive: true });
 const dst = join(outDir, 'mqtt.esm.js');
 copyFileSync(src, dst);
 writeFileSync(join(outDir, 'VERSION.json'), JSON.stringify({ mqtt: version }) + '\n');
 console.log(`web-adapter: vendored mqtt ${version} (${statSync(dst).size} bytes) -> ${dst}`);
+
+// Every module reachable from the entry points, by their static imports.
+const entries = ['kitchen-bus.mjs', 'js/kitchen.mjs', 'js/pos.mjs'];
+const seen = new Set();
+const missing = [];
+const walk = (rel, from) => {
+    if (seen.has(rel)) return;
+    seen.add(rel);
+    const file = join(publicDir, rel);
+    if (!existsSync(file)) { missing.push(`${rel}${from ? ` (imported by ${from})` : ''}`); return; }
+    if (rel.startsWith('vendor/')) return;
+    const code = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+    for (const [, spec] of code.matchAll(/\b(?:import|export)\s[^'"`;]*?\bfrom\s*['"](\.{1,2}\/[^'"]+)['"]/g)) {
+        walk(posix.normalize(posix.join(posix.dirname(rel), spec)), rel);
+    }
+};
+for (const e of entries) walk(e, null);
+if (missing.length) {
+    console.error(`web-adapter: missing module(s): ${missing.join(', ')}`);
+    process.exit(1);
+}
+console.log(`web-adapter: ${seen.size} modules reachable from ${entries.join(', ')}, all present`);

@@ -1,15 +1,18 @@
 // The kitchen display (/kitchen).
-import { nextStatus } from '../kitchen-bus.mjs';
+import { nextStatus, recallStatus } from '../kb/status.mjs';
 import { $, el, formatAge, login, logout, showConnection, STATUS_LABEL } from './common.mjs';
+import { createAlerts } from './alerts.mjs';
 
 const NEXT_LABEL = { new: 'Accept', accepted: 'Start', preparing: 'Ready', ready: 'Served' };
 
 // Test and support hooks: everything here counts real calls, nothing is simulated.
+// The alert counters (alertsPlayed, cancelAlertsPlayed, alertsMissed, spoken,
+// notified, soundArmed) are kept by alerts.mjs.
 const kb = window.__kb = {
-    state: 'offline', reason: 'starting', alertsPlayed: 0, cancelAlertsPlayed: 0, alertsMissed: 0,
-    spoken: [], notified: 0, stateLog: [], soundArmed: false, bus: null,
+    state: 'offline', reason: 'starting', stateLog: [], bus: null,
     cards: () => [...cards.values()].map((c) => ({ order_number: c.order.order_number, status: c.order.status, closed: c.closed?.status || null })),
 };
+const alerts = createAlerts(kb, { toast });
 
 const cards = new Map();            // order_number -> {order, seenAt, closed, pending, fresh}
 let selected = null;                // order_number
@@ -17,76 +20,6 @@ const bumped = [];                  // [{order_number, from, to}] most recent la
 let bus = null;
 let station = localStorage.getItem('kb:kitchen:station') || '';
 const thresholds = loadThresholds();
-
-// ---- sound ---------------------------------------------------------------
-let audio = null;
-
-function armSound() {
-    try {
-        if (!audio) audio = new (window.AudioContext || window.webkitAudioContext)();
-        const p = audio.resume();
-        // A silent blip inside the gesture unlocks audio on iOS/Android tablets too.
-        const o = audio.createOscillator(); const g = audio.createGain();
-        g.gain.value = 0; o.connect(g).connect(audio.destination); o.start(); o.stop(audio.currentTime + 0.01);
-        Promise.resolve(p).then(showSound, showSound);
-    } catch (err) {
-        toast(`Sound unavailable: ${err.message}`, true);
-    }
-    showSound();
-}
-
-function soundOn() { return Boolean(audio && audio.state === 'running'); }
-
-function showSound() {
-    const on = soundOn();
-    kb.soundArmed = on;
-    const b = $('#sound');
-    b.dataset.armed = String(on);
-    b.textContent = on ? 'Sound ON' : 'Sound OFF';
-    $('#arm').hidden = on;
-}
-
-function tone(freq, start, dur, type = 'sine', vol = 0.35) {
-    const o = audio.createOscillator();
-    const g = audio.createGain();
-    o.type = type;
-    o.frequency.value = freq;
-    const t = audio.currentTime + start;
-    g.gain.setValueAtTime(0.0001, t);
-    g.gain.exponentialRampToValueAtTime(vol, t + 0.02);
-    g.gain.exponentialRampToValueAtTime(0.0001, t + dur);
-    o.connect(g).connect(audio.destination);
-    o.start(t);
-    o.stop(t + dur + 0.05);
-}
-
-/** Plays the alert for one order; returns whether it sounded. */
-function playAlert(kind) {
-    if (!soundOn()) { kb.alertsMissed++; showSound(); return false; }
-    if (kind === 'cancel') {
-        tone(660, 0, 0.25, 'square', 0.25); tone(440, 0.3, 0.25, 'square', 0.25); tone(330, 0.6, 0.45, 'square', 0.25);
-        kb.cancelAlertsPlayed++;
-    } else {
-        tone(880, 0, 0.18); tone(1175, 0.2, 0.18); tone(1568, 0.4, 0.35);
-        kb.alertsPlayed++;
-    }
-    return true;
-}
-
-function speak(text) {
-    if (localStorage.getItem('kb:kitchen:speech') !== '1' || !('speechSynthesis' in window)) return;
-    try {
-        const u = new SpeechSynthesisUtterance(text);
-        u.rate = 0.95;
-        speechSynthesis.speak(u);
-        kb.spoken.push(text);
-    } catch { /* no voice available */ }
-}
-
-function notify(title, body, tag) {
-    if (localStorage.getItem('kb:kitchen:notify') !== '1' || !('Notification' in window) || Notification.permission !== 'granted') return;
-    try { new Notification(title, { body, tag, requireInteraction: false }); kb.notified++; } catch { /* some tablets only allow it from a service worker */ }
-}
 
 // ---- settings ---------------------------------------------------------------
 function loadThresholds() {
@@ -114,16 +47,6 @@ function editThresholds() {
         localStorage.setItem('kb:kitchen:thresholds', JSON.stringify(thresholds));
         tick();
     } else toast('Red must come after amber', true);
-}
-
-function toggle(btn, key, onEnable) {
-    const set = (on) => { btn.setAttribute('aria-pressed', String(on)); localStorage.setItem(key, on ? '1' : '0'); };
-    set(localStorage.getItem(key) === '1');
-    btn.addEventListener('click', async () => {
-        const on = btn.getAttribute('aria-pressed') !== 'true';
-        if (on && onEnable && !(await onEnable())) return;
-        set(on);
-    });
 }
 
 // ---- helpers ------------------------------------------------------------------
@@ -196,7 +119,7 @@ function renderCard(c, i) {
         const next = nextStatus(o.status);
         actions = [el('span', { class: 'status', 'data-testid': 'status', text: STATUS_LABEL[o.status] || o.status }),
             c.pending ? el('span', { class: 'pending', text: `→ ${STATUS_LABEL[c.pending]}…` }) : null,
-            o.status === 'ready' ? el('button', { class: 'recall', title: 'Back to preparing', onclick: (e) => { e.stopPropagation(); move(n, 'preparing'); } }, 'Recall') : null,
+            recallStatus(o.status) ? el('button', { class: 'recall', title: `Back to ${recallStatus(o.status)}`, onclick: (e) => { e.stopPropagation(); move(n, recallStatus(o.status)); } }, 'Recall') : null,
             next ? el('button', { class: 'bump', 'data-testid': 'bump', onclick: (e) => { e.stopPropagation(); bump(n); } }, NEXT_LABEL[o.status]) : null];
     }
     const card = el('article', {
@@ -301,10 +224,11 @@ function recall() {
     if (!last) return toast('Nothing to recall');
     const c = cards.get(last.order_number);
     if (!c || c.closed) return toast(`${last.order_number} is closed (${c?.closed?.status || last.to}); it cannot be recalled`, true);
-    if (c.order.status === 'ready' || c.pending === 'ready') {
+    const back = recallStatus(c.order.status) || recallStatus(c.pending);
+    if (back) {
         selected = last.order_number;
-        toast(`Recalled ${last.order_number} to preparing`);
-        return move(last.order_number, 'preparing');
+        toast(`Recalled ${last.order_number} to ${back}`);
+        return move(last.order_number, back);
     }
     selected = last.order_number;
     render();
@@ -316,7 +240,7 @@ function onKey(e) {
     const tag = e.target?.tagName;
     if (tag === 'INPUT' || tag === 'SELECT' || tag === 'TEXTAREA') return;
     if (e.ctrlKey || e.altKey || e.metaKey) return;
-    if (!soundOn()) armSound();               // a key press is a user gesture too
+    if (!alerts.soundOn()) alerts.arm();      // a key press is a user gesture too
     const list = visibleCards();
     const idx = list.findIndex((c) => c.order.order_number === selected);
     if (/^[0-9]$/.test(e.key)) {
@@ -351,22 +275,16 @@ function describe(o) {
     return bits.join(', ');
 }
 
-let batchTimer = null;
-let batchCount = 0;
-
 function onOrder(ev) {
     const n = ev.order_number;
     if (ev.type === 'new' || (ev.type === 'update' && !cards.has(n))) {
         cards.set(n, { order: ev.order, seenAt: Date.now(), closed: null, pending: null, fresh: !ev.initial });
         if (ev.type === 'new' && !ev.initial) {
             // One alert per new order; a burst after an outage is one sound, not twenty.
-            batchCount++;
-            if (!batchTimer) {
-                playAlert('new');
-                batchTimer = setTimeout(() => { batchTimer = null; if (batchCount > 1) toast(`${batchCount} new orders`); batchCount = 0; }, 400);
-            }
-            speak(`New ${describe(ev.order)}`);
-            notify(`New order ${n}`, (ev.order.items || []).map((it) => `${itemQty(it)}× ${itemName(it)}`).join(', '), n);
+            alerts.newOrder({
+                speech: `New ${describe(ev.order)}`, title: `New order ${n}`, tag: n,
+                body: (ev.order.items || []).map((it) => `${itemQty(it)}× ${itemName(it)}`).join(', '),
+            });
         }
     } else if (ev.type === 'update') {
         const c = cards.get(n);
@@ -383,10 +301,10 @@ function onOrder(ev) {
             c.closed = { status: ev.status, by: ev.by, at: Date.now() };
             c.pending = null;
             if (ev.status === 'cancelled') {
-                playAlert('cancel');
-                speak(`${describe(c.order)} is cancelled`);
+                alerts.play('cancel');
+                alerts.speak(`${describe(c.order)} is cancelled`);
                 toast(`Order ${n} CANCELLED${ev.by ? ` by ${ev.by}` : ''}`, true);
-                notify(`Order ${n} cancelled`, 'Stop preparing it', `${n}-cancel`);
+                alerts.notify(`Order ${n} cancelled`, 'Stop preparing it', `${n}-cancel`);
             } else {
                 toast(`Order ${n} was closed elsewhere`, true);
             }
@@ -397,9 +315,7 @@ function onOrder(ev) {
 
 // ---- start --------------------------------------------------------------------
 function start() {
-    $('#arm').addEventListener('click', armSound);
-    $('#sound').addEventListener('click', () => (soundOn() ? audio.suspend().then(showSound) : armSound()));
-    document.addEventListener('pointerdown', () => { if (!soundOn()) armSound(); }, { capture: true });
+    alerts.installSound();
     document.addEventListener('keydown', onKey);
     $('#station').addEventListener('change', (e) => {
         station = e.target.value;
@@ -413,14 +329,8 @@ function start() {
         if (what === 'logout') logout('kitchen');
         else if (what === 'timers') editThresholds();
     });
-    toggle($('#speech'), 'kb:kitchen:speech', async () => 'speechSynthesis' in window || (toast('No voice on this device', true), false));
-    toggle($('#notify'), 'kb:kitchen:notify', async () => {
-        if (!('Notification' in window)) { toast('Notifications not supported here', true); return false; }
-        const p = await Notification.requestPermission();
-        if (p !== 'granted') toast('Notifications blocked by the browser', true);
-        return p === 'granted';
-    });
-    showSound();
+    alerts.installSwitches();
+    alerts.show();
     render();
     setInterval(tick, 1000);
     window.addEventListener('online', () => bus?.reconnectNow());

@@ -1,4 +1,5 @@
 // The POS page (/pos): order entry for trying the bus and for outlets without a POS.
+import { canMove, isOpen } from '../kb/status.mjs';
 import { $, el, login, logout, showConnection, STATUS_LABEL } from './common.mjs';
 
 const MENUS = {
@@ -10,7 +11,6 @@ const MENUS = {
         ['Spring rolls', 'fryer'], ['Iced tea', 'bar']],
 };
 const FALLBACK_MENU = [['Main', 'kitchen'], ['Side', 'kitchen'], ['Dessert', 'cold'], ['Drink', 'bar']];
-const OPEN = new Set(['new', 'accepted', 'preparing', 'ready']);
 
 const kb = window.__kb = {
     state: 'offline', reason: 'starting', outbox: 0, bus: null, stateLog: [],
@@ -152,13 +152,13 @@ function renderRecent() {
         let st = r.status;
         if (st === 'queued' && live && pending.has(r.order_number)) st = 'sending';
         const label = { queued: 'In outbox', sending: 'Sending…', rejected: 'Rejected' }[st] || STATUS_LABEL[st] || st;
-        const open = OPEN.has(r.status);
+        const open = isOpen(r.status);
         return el('li', { 'data-order': r.order_number, 'data-status': r.status, 'data-testid': 'recent-order' },
             el('span', {}, el('span', { class: 'on', text: r.order_number }), ' ', el('span', { class: 'detail', text: r.summary })),
             el('span', { class: `st st-${st === 'sending' ? 'sent' : st}`, 'data-testid': 'recent-status', text: label }),
             el('span', { class: 'detail', 'data-testid': 'recent-detail', text: r.detail || (pending.has(r.order_number) ? 'waiting for the bridge' : '') }),
             el('span', { class: 'actions' },
-                r.status === 'ready' ? el('button', { onclick: () => act(r.order_number, 'served') }, 'Served') : null,
+                canMove(r.status, 'served') ? el('button', { onclick: () => act(r.order_number, 'served') }, 'Served') : null,
                 open || r.status === 'queued' ? el('button', { 'data-testid': 'cancel', onclick: () => act(r.order_number, 'cancelled') }, 'Cancel') : null));
     }));
 }

@@ -1,0 +1,374 @@
+// kb/bus.mjs - KitchenBus: one device's connection to the Kitchen Bus, put
+// together from the modules beside it (the public entry point is
+// /kitchen-bus.mjs, which re-exports this):
+//
+//   link.mjs        the MQTT connection, backoff, live/degraded/offline
+//   topics.mjs      which topics a device uses
+//   snapshot.mjs    when the retained open-order snapshot is complete
+//   order-view.mjs  the orders a screen shows, duplicates filtered out
+//   outbox.mjs      submits and status changes until the bridge acks them
+//                   (stored in IndexedDB by outbox-idb.mjs)
+//   device.mjs      the client id and device info kept in localStorage
+//   stats.mjs       raw message counts for support and tests
+import mqtt from '../vendor/mqtt.esm.js';
+import { Link, OFFLINE, connectionState, describeError } from './link.mjs';
+import { HEALTH_TOPIC, classifyTenantTopic, deviceInfoTopic, deviceTopics } from './topics.mjs';
+import { SnapshotSync } from './snapshot.mjs';
+import { OrderView } from './order-view.mjs';
+import { Outbox, wireMessage } from './outbox.mjs';
+import { outboxStore } from './outbox-idb.mjs';
+import { loadInfo, lockClientId, newOrderNumber, saveInfo, stableClientId, tabClientId } from './device.mjs';
+import { countMessage, newStats } from './stats.mjs';
+import { safeJson } from './util.mjs';
+
+/** How long to wait for the snapshot's end marker before giving up on it. */
+const SYNC_TIMEOUT_MS = 3000;
+
+export class KitchenBus {
+    /**
+     * @param {object} o
+     * @param {string} o.url        ws://host:port (MQTT over WebSockets)
+     * @param {string} o.username   the device's registry username
+     * @param {string} o.password
+     * @param {string} [o.clientId] defaults to a stable per-device id in localStorage
+     * @param {number} [o.sessionExpiry] seconds the broker keeps the session (default 7 days)
+     * @param {number} [o.backoffMinMs] first reconnect delay (default 500)
+     * @param {number} [o.backoffMaxMs] reconnect delay cap (default 10000)
+     * @param {number} [o.resendAfterMs] re-send an entry the bridge has not acked after this long (default 8000)
+     * @param {number} [o.keepalive] MQTT keepalive seconds (default 10: a dead Wi-Fi shows within ~15 s)
+     */
+    constructor(o) {
+        if (!o || !o.url || !o.username) throw new Error('connect({url, username, password}) needs url and username');
+        this.url = o.url;
+        this.username = o.username;
+        this.password = o.password ?? '';
+        this.clientId = o.clientId || stableClientId(o.username);
+        this.explicitClientId = Boolean(o.clientId);
+        this.sessionExpiry = o.sessionExpiry ?? 7 * 24 * 3600;
+        this.backoffMinMs = o.backoffMinMs ?? 500;
+        this.backoffMaxMs = o.backoffMaxMs ?? 10000;
+        this.resendAfterMs = o.resendAfterMs ?? 8000;
+        this.keepalive = o.keepalive ?? 10;
+        this.log = o.log || (() => {});
+
+        const cached = loadInfo(this.username);
+        this.info = cached ? safeJson(cached) : null;            // {device, role, tenant, tenant_name, outlet}
+        this.health = null;                                      // last outlet/bridge/health document
+        this.subscribed = false;                                 // tenant topics subscribed on this connection
+        this.lastError = null;
+        this.state = { state: OFFLINE, reason: 'connecting', since: Date.now(), outbox: 0 };
+        this.listeners = { order: new Set(), state: new Set(), ack: new Set(), outbox: new Set(), info: new Set() };
+
+        this.link = null;                                        // made by start() (the client id may change first)
+        this.snapshot = new SnapshotSync();
+        this.view = new OrderView({ emit: (ev) => this._emitOrder(ev) });
+        this.orders = this.view.orders;                          // order_number -> {order, seq, open, status}
+        this.outbox = new Outbox({
+            store: outboxStore(this.username),
+            send: (e, done) => {
+                const { topic, body } = wireMessage(e, this._topics(), this.info.tenant);
+                this.link.publish(topic, body, done);
+            },
+            ready: () => (this.connected && this.subscribed && this.info ? this.epoch : null),
+            onChange: () => this._emitOutbox(),
+        });
+        // Raw counts for support and tests (before dedup): messages by kind, created events by order.
+        this.stats = newStats();
+    }
+
+    // The connection's own state, read through the link.
+    get connected() { return Boolean(this.link?.connected); }
+    get epoch() { return this.link?.epoch ?? 0; }
+    get attempt() { return this.link?.attempt ?? 0; }
+    get nextRetryAt() { return this.link?.nextRetryAt; }
+    get closedByUser() { return Boolean(this.link?.closedByUser); }
+    get client() { return this.link?.client; }
+    /** In-memory mirror of the outbox, by id. */
+    get queue() { return this.outbox.queue; }
+    get waiters() { return this.outbox.waiters; }
+    /** {seen, epoch, first, marker} while the retained snapshot arrives, else null. */
+    get sync() { return this.snapshot.current; }
+    get everSynced() { return this.snapshot.everSynced; }
+
+    // ---- lifecycle --------------------------------------------------------
+    async start() {
+        await this._claimClientId();
+        await this.outbox.store.open();
+        await this.outbox.load();
+        this._emitOutbox();
+        this.link = new Link({
+            connect: (url, opts) => mqtt.connect(url, opts),
+            url: this.url,
+            options: {
+                clientId: this.clientId,
+                username: this.username,
+                password: this.password,
+                properties: { sessionExpiryInterval: this.sessionExpiry },
+                keepalive: this.keepalive,
+            },
+            backoffMinMs: this.backoffMinMs,
+            backoffMaxMs: this.backoffMaxMs,
+            on: {
+                connect: (connack, epoch) => this._onConnect(connack, epoch),
+                close: (was) => this._onClose(was),
+                error: (err) => this._onError(err),
+                message: (topic, payload, packet) => this._onMessage(topic, payload, packet),
+                retry: () => this._setState(),
+            },
+        });
+        this.link.start();
+        this.timer = setInterval(() => this._tick(), 1000);
+        this._setState();
+        return this;
+    }
+
+    /** Two tabs of one device on one browser must not share a client id (the broker
+     *  would let each connection kick the other out, forever). The first tab keeps
+     *  the stable id; another one gets its own, short-lived session. */
+    async _claimClientId() {
+        this.ownsClientId = true;
+        if (this.explicitClientId) return;
+        const { owned, release } = await lockClientId(this.clientId);
+        this.releaseLock = release;
+        if (!owned) {
+            this.ownsClientId = false;
+            this.clientId = tabClientId(this.clientId);
+            this.sessionExpiry = Math.min(this.sessionExpiry, 600);
+        }
+    }
+
+    /** Stop for good (the outbox stays in IndexedDB for next time). */
+    async close() {
+        this.link?.stop();
+        clearInterval(this.timer);
+        this.view.dispose();
+        await (this.link ? this.link.end() : Promise.resolve());
+        this.releaseLock?.();
+        if (this.link) this.link.connected = false;
+        this._setState('closed');
+    }
+
+    /** Try to reconnect now (e.g. the browser says it is back online). */
+    reconnectNow() { this.link.reconnectNow(); }
+
+    _onError(err) {
+        const { message, refused } = describeError(err);
+        this.lastError = message;
+        this.authRefused = refused;
+        this.log('mqtt error', this.lastError);
+        this._setState();
+    }
+
+    _onClose(was) {
+        this.subscribed = false;
+        this.snapshot.reset();
+        this.health = null;                                      // learnt again from the retained copy
+        if (was) this.lastError = 'connection to the broker lost';
+        this.outbox.unsend();                                    // everything unacked is re-sent next time
+        this._setState();
+    }
+
+    async _onConnect(connack, epoch) {
+        this.lastError = null;
+        this.authRefused = false;
+        this.sessionPresent = Boolean(connack?.sessionPresent);
+        this._setState();
+        try {
+            if (!this.info) {
+                // We do not know our tenant yet: the bridge tells us (retained).
+                this.waitingInfo = true;
+                await this.link.subscribe([deviceInfoTopic(this.username), HEALTH_TOPIC]);
+                return;              // _onInfo continues with _subscribeTenant
+            }
+            await this._subscribeTenant(epoch);
+        } catch (err) {
+            if (epoch === this.epoch) { this.lastError = err.message; this._setState(); }
+        }
+    }
+
+    _topics() { return deviceTopics(this.info, this.username); }
+
+    async _subscribeTenant(epoch) {
+        const t = this._topics();
+        this.snapshot.begin(epoch);
+        // 1. The tenant topics: the broker sends the retained open orders right after the SUBACK.
+        await this.link.subscribe([t.ack, t.events, t.orders]);
+        if (epoch !== this.epoch) return;
+        // 2. Then health + info again: their retained copies arrive after every retained
+        //    order, so the info message marks the end of the open-order snapshot.
+        this.snapshot.markerSent();
+        clearTimeout(this.syncTimer);
+        this.syncTimer = setTimeout(() => this.snapshot.giveUp(epoch), SYNC_TIMEOUT_MS);   // no bridge to answer: stop waiting
+        await this.link.subscribe([t.health, t.info]);
+        if (epoch !== this.epoch) return;
+        this.subscribed = true;
+        this._setState();
+        this._pump();
+    }
+
+    // ---- incoming ---------------------------------------------------------
+    _onMessage(topic, payload, packet) {
+        const doc = safeJson(payload);
+        if (topic === HEALTH_TOPIC) return this._onHealth(doc);
+        if (topic === deviceInfoTopic(this.username)) return this._onInfo(doc);
+        if (!this.info) return;
+        const m = classifyTenantTopic(topic, this._topics());
+        if (!m) return;
+        countMessage(this.stats, m.kind, doc);
+        if (m.kind === 'order') return this._onOrderState(m.orderNumber, doc, packet);
+        if (m.kind === 'events') return doc && this.view.applyEvent(doc);
+        if (m.kind === 'ack') return doc && this._onAck(doc);
+    }
+
+    _onHealth(doc) {
+        const before = this.health?.status;
+        this.health = doc === undefined ? { status: 'offline', reason: 'no bridge health published' } : (doc || { status: 'unknown' });
+        this._setState();
+        // The bridge is back: anything it may have missed while away is re-sent.
+        if (this.health.status === 'ok' && before !== 'ok') this.outbox.resendAll();
+    }
+
+    _onInfo(doc) {
+        if (!doc || typeof doc !== 'object' || !doc.tenant) return;
+        const changed = !this.info || this.info.tenant !== doc.tenant || this.info.role !== doc.role;
+        this.info = doc;
+        saveInfo(this.username, doc);
+        for (const fn of this.listeners.info) fn(doc);
+        if (this.waitingInfo || changed) {
+            this.waitingInfo = false;
+            if (this.connected) this._subscribeTenant(this.epoch).catch((err) => { this.lastError = err.message; this._setState(); });
+            return;
+        }
+        const seen = this.snapshot.complete(this.epoch);
+        if (seen) this._finishSync(seen);
+        this._setState();
+    }
+
+    /** The retained snapshot is complete: orders we still show but the broker no
+     *  longer has were closed while we were away (their close event was lost). */
+    _finishSync(seen) {
+        clearTimeout(this.syncTimer);
+        if (this.health?.status !== 'ok') return;     // a restarted broker may not have them back yet
+        this.view.closeMissing(seen);
+    }
+
+    _onOrderState(n, doc, packet) {
+        this.snapshot.saw(n);
+        const retained = Boolean(packet?.retain);
+        // Already open when this page started: no alert.
+        this.view.applyState(n, doc, { retained, initial: retained && this.snapshot.isFirst() });
+    }
+
+    _emitOrder(ev) {
+        for (const fn of [...this.listeners.order]) {
+            try { fn(ev); } catch (err) { console.error('onOrder listener failed', err); }
+        }
+    }
+
+    // ---- the outbox -------------------------------------------------------
+    _emitOutbox() {
+        this.state = { ...this.state, outbox: this.queue.length };
+        for (const fn of this.listeners.outbox) fn(this.queue.length, this.queue);
+        for (const fn of this.listeners.state) fn(this.state);
+    }
+
+    _enqueue(kind, orderNumber, payload, expect) {
+        return this.outbox.enqueue(kind, orderNumber, payload, expect);
+    }
+
+    /** Sends what can be sent: one entry in flight per order number, oldest first. */
+    _pump() { this.outbox.pump(); }
+
+    _tick() {
+        // Safety net: the bridge answers every message once, but an ack sent while we
+        // were away is lost. Re-send what has waited too long; the bridge dedupes.
+        if (this.connected && this.subscribed && this.health?.status === 'ok') this.outbox.resendStale(this.resendAfterMs);
+        this._setState();
+    }
+
+    _onAck(ack) {
+        for (const fn of this.listeners.ack) fn(ack);
+        if (this.outbox.onAck(ack) === 'retry') this.lastError = 'bridge cannot write its journal; orders are queued';
+    }
+
+    // ---- public API ---------------------------------------------------------
+    /** POS: submit an order. Resolves with the ack ({result: 'accepted'|'duplicate', seq, status}),
+     *  rejects with an Error whose `code` is the bridge's error code. */
+    submitOrder(order) {
+        if (!order || typeof order !== 'object') return Promise.reject(new Error('submitOrder needs an order object'));
+        const o = { ...order };
+        if (!o.order_number) o.order_number = newOrderNumber();
+        if (!o.created_at) o.created_at = new Date().toISOString();
+        if (o.tenant_id == null && this.info?.tenant) o.tenant_id = this.info.tenant;
+        return this._enqueue('submit', String(o.order_number), o, null);
+    }
+
+    /** POS: cancel an order. */
+    cancelOrder(orderNumber) {
+        return this._enqueue('submit', orderNumber, { order_number: orderNumber, action: 'cancel' }, 'cancelled');
+    }
+
+    /** Move an order on. A kitchen device publishes on its status topic; a POS
+     *  device uses the submit topic's `status` action (e.g. `served`). */
+    setStatus(orderNumber, status) {
+        if (status === 'cancelled' && this.info?.role === 'pos') return this.cancelOrder(orderNumber);
+        if (this.info?.role === 'pos') {
+            return this._enqueue('submit', orderNumber, { order_number: orderNumber, action: 'status', status }, status);
+        }
+        return this._enqueue('status', orderNumber, { order_number: orderNumber, status }, status);
+    }
+
+    /** Every open order now (retained) and every change after, deduped.
+     *  cb({type: 'new'|'update'|'closed', order_number, order, status, previous, seq, by, cancelled, retained}) */
+    onOrder(cb) {
+        this.listeners.order.add(cb);
+        this.view.replay(cb);
+        return () => this.listeners.order.delete(cb);
+    }
+
+    /** Connection state: cb({state: 'live'|'degraded'|'offline', reason, since, outbox}) */
+    onState(cb) { this.listeners.state.add(cb); cb(this.state); return () => this.listeners.state.delete(cb); }
+    onAck(cb) { this.listeners.ack.add(cb); return () => this.listeners.ack.delete(cb); }
+    onOutbox(cb) { this.listeners.outbox.add(cb); cb(this.queue.length, this.queue); return () => this.listeners.outbox.delete(cb); }
+    onInfo(cb) { this.listeners.info.add(cb); if (this.info) cb(this.info); return () => this.listeners.info.delete(cb); }
+
+    /** The open orders, oldest first. */
+    openOrders() { return this.view.openOrders(); }
+
+    /** Entries waiting in the outbox (oldest first). */
+    pending() { return this.outbox.pending(); }
+
+    _computeState() {
+        return connectionState({
+            connected: this.connected, lastError: this.lastError, nextRetryAt: this.nextRetryAt, info: this.info,
+            subscribed: this.subscribed, health: this.health, retrying: this.outbox.retrying(),
+        });
+    }
+
+    _setState(forced) {
+        const s = forced === 'closed' ? { state: OFFLINE, reason: 'closed' } : this._computeState();
+        const prev = this.state;
+        const changed = s.state !== prev.state || s.reason !== prev.reason;
+        this.state = { ...s, since: s.state !== prev.state ? Date.now() : prev.since, outbox: this.queue.length };
+        if (changed) for (const fn of [...this.listeners.state]) fn(this.state);
+    }
+}
+
+/** Connect a device. Resolves once the outbox is loaded and the connection is
+ *  under way (it does not wait for the broker: offline is a normal state). */
+export async function connect(opts) {
+    const bus = new KitchenBus(opts);
+    await bus.start();
+    return bus;
+}
+
+/** The bridge's /config.json, and the WebSocket URL derived from it. */
+export async function loadConfig(base = '') {
+    const res = await fetch(`${base}/config.json`, { cache: 'no-store' });
+    if (!res.ok) throw new Error(`config.json: HTTP ${res.status}`);
+    const cfg = await res.json();
+    const host = (typeof location !== 'undefined' && location.hostname) || 'localhost';
+    const proto = typeof location !== 'undefined' && location.protocol === 'https:' ? 'wss' : 'ws';
+    cfg.url = cfg.mqtt_ws_url || `${proto}://${host.includes(':') ? `[${host}]` : host}:${cfg.mqtt_ws_port}`;
+    return cfg;
+}

@@ -7,10 +7,10 @@
 //   const client = mqtt.last();                   // the FakeClient the bus made
 //   client.open(); client.deliver(topic, doc, { retain: true });
 //
-// Each call copies the adapter into a fresh temporary directory, so every
-// test file gets its own module instances (the compatibility layer keeps a
-// shared connection in module state).
-import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+// Each call copies the adapter into a fresh temporary directory (removed when
+// the process exits), so every test file gets its own module instances (the
+// compatibility layer keeps a shared connection in module state).
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -67,6 +67,7 @@ export class FakeClient {
  *  and imports `entry` (default kitchen-bus.mjs) from there. */
 export async function loadAdapter({ entry = 'kitchen-bus.mjs', from = PUBLIC } = {}) {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'kb-unit-js-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
     cpSync(from, dir, { recursive: true, filter: (src) => !src.includes(`${path.sep}vendor`) });
     mkdirSync(path.join(dir, 'vendor'), { recursive: true });
     const key = `__kbFakeMqtt_${path.basename(dir).replace(/[^A-Za-z0-9]/g, '_')}`;

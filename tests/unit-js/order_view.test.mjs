@@ -129,6 +129,24 @@ test('a reused order number with a higher created_seq is a new order, not an upd
     assert.deepEqual(events.slice(1).map((e) => [e.type, e.status, e.seq]), [['closed', 'cancelled', 31], ['new', 'new', 40]]);
 });
 
+test('a reused number whose old order still shows open (its close lost, or in its grace period) closes it and shows the new one', () => {
+    const { v, timers, events, take } = view();
+    v.applyState('T-17', order('T-17', 'ready', 9, 5, { items: ['yesterday'] }));
+    take();
+    v.applyState('T-17', undefined);                          // cleared: the grace timer runs
+    v.applyState('T-17', order('T-17', 'new', 30, 30, { items: ['today'] }));
+    assert.deepEqual(take(), ['closed T-17 closed 9', 'new T-17 new 30']);
+    assert.equal(timers.size, 0, 'the old grace timer is stopped');
+    timers.advance(CLOSE_GRACE_MS * 2);
+    assert.deepEqual(events, [], 'the new order is not closed by the old timer');
+    assert.deepEqual(v.openOrders().map((o) => o.items[0]), ['today']);
+    // With no clear at all (the broker lost it): the new instance still wins.
+    v.applyState('T-18', order('T-18', 'preparing', 40, 35));
+    take();
+    v.applyState('T-18', order('T-18', 'new', 50, 50));
+    assert.deepEqual(take(), ['closed T-18 closed 40', 'new T-18 new 50']);
+});
+
 test('a cleared retained state closes the order after a grace period unless the closed event comes', () => {
     const { v, timers, events, take } = view();
     v.applyState('A-1', order('A-1', 'ready', 9));

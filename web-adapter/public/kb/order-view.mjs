@@ -54,6 +54,12 @@ export class OrderView {
         if (rec && (rec.gone ? doc.seq < rec.seq : doc.seq <= rec.seq)) return;   // seen it (dedup by order_number + seq)
         if (rec && !rec.open && !rec.gone && !((doc.created_seq ?? doc.seq) > rec.seq)) return;  // stale copy of a closed order
         if (isClosed(doc.status)) return;
+        // A new instance of a number whose order we still show open: that one
+        // closed and its close was lost or has not come yet (its grace timer
+        // may be running). Close it, then show the new one.
+        if (rec && rec.open && rec.order && (doc.created_seq ?? doc.seq) > (rec.order.created_seq ?? rec.seq)) {
+            this._close(rec, n, { status: 'closed', by: null, seq: rec.seq });
+        }
         if (!rec || (!rec.open && !rec.gone)) {
             // A new order, or a new instance of a closed order's number (a higher created_seq).
             const fresh = { order: doc, seq: doc.seq, open: true, status: doc.status };

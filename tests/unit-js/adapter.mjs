@@ -70,6 +70,9 @@ export async function loadAdapter({ entry = 'kitchen-bus.mjs', from = PUBLIC } =
     process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
     cpSync(from, dir, { recursive: true, filter: (src) => !src.includes(`${path.sep}vendor`) });
     mkdirSync(path.join(dir, 'vendor'), { recursive: true });
+    // The copy is outside the repository, whose package.json makes .js files
+    // modules: say so here too (Node 18 does not guess it from the syntax).
+    writeFileSync(path.join(dir, 'package.json'), '{"type": "module"}\n');
     const key = `__kbFakeMqtt_${path.basename(dir).replace(/[^A-Za-z0-9]/g, '_')}`;
     const clients = [];
     globalThis[key] = (url, options) => { const c = new FakeClient(url, options); clients.push(c); return c; };

@@ -72,6 +72,7 @@ typedef struct bridge {
     struct lws *mqtt_wsi;      /* the adopted dup of libmosquitto's socket */
     lws_sorted_usec_list_t tick;
     int broker_connected;      /* CONNACK received, not yet disconnected */
+    int health_dirty;          /* health_changed() since the last retained health publish */
     int access_synced;         /* the registry's clients and roles sent to the broker since this connect */
     double next_connect_ms;    /* when to try the broker again */
     int connect_backoff_ms;

@@ -103,7 +103,7 @@ static void apply_diff(bridge *b, const cJSON *clients, const cJSON *roles)
     for (size_t i = 0; i < r->n_devices; i++) publish_device_info(b, &r->devices[i]);
     /* The first health publish of a fresh broker precedes the bridge's
      * write right; this one follows it. */
-    health_publish(b);
+    health_changed(b);
 }
 
 void dynsec_sync_on_response(bridge *b, const void *payload, size_t len)

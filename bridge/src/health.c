@@ -8,8 +8,6 @@
 #include <string.h>
 
 #include "log.h"
-#include "mqtt_link.h"
-#include "topics.h"
 
 static const double latency_bounds_ms[LATENCY_BUCKETS] = {0.25, 0.5, 1, 2, 5, 10, 25, 50, 100, 250, 1000, 5000};
 
@@ -53,14 +51,7 @@ char *health_json(bridge *b, int *ok)
     return text;
 }
 
-void health_publish(bridge *b)
-{
-    if (!b->broker_connected) return;
-    int ok;
-    char *doc = health_json(b, &ok);
-    if (doc) mqtt_link_publish(b, TOPIC_HEALTH, doc, strlen(doc), 1, NULL);
-    free(doc);
-}
+void health_changed(bridge *b) { b->health_dirty = 1; }
 
 void health_journal_failed(bridge *b, const char *why)
 {
@@ -68,7 +59,7 @@ void health_journal_failed(bridge *b, const char *why)
     snprintf(b->journal_error, sizeof b->journal_error, "%s", why);
     if (b->journal_ok) {
         b->journal_ok = 0;
-        health_publish(b);
+        health_changed(b);
     }
 }
 
@@ -78,7 +69,7 @@ void health_journal_recovered(bridge *b)
     b->journal_ok = 1;
     b->journal_error[0] = '\0';
     log_info("journal writable again");
-    health_publish(b);
+    health_changed(b);
 }
 
 void health_record_ack_latency(bridge *b, double ms)

@@ -158,6 +158,17 @@ static void drop_adopted(bridge *b)
     b->mqtt_wsi = NULL;
 }
 
+/* The retained health: read from health.c, published here (at every connect,
+ * and at the tick after health_changed()). */
+static void publish_health(bridge *b)
+{
+    int ok;
+    char *doc = health_json(b, &ok);
+    b->health_dirty = 0;
+    if (doc) mqtt_link_publish(b, TOPIC_HEALTH, doc, strlen(doc), 1, NULL);
+    free(doc);
+}
+
 static void on_connect(struct mosquitto *mosq, void *ctx, int rc, int flags, const mosquitto_property *props)
 {
     (void)flags;
@@ -198,7 +209,7 @@ static void on_connect(struct mosquitto *mosq, void *ctx, int rc, int flags, con
     order_service_republish_open(b);
     /* "ok" goes out after the open orders: the broker stores our publishes
      * in order, so a screen that sees it finds the retained view complete. */
-    health_publish(b);
+    publish_health(b);
 }
 
 static void on_disconnect(struct mosquitto *mosq, void *ctx, int rc, const mosquitto_property *props)
@@ -335,6 +346,7 @@ static void try_connect(bridge *b)
 
 void mqtt_link_tick(bridge *b)
 {
+    if (b->health_dirty && b->broker_connected) publish_health(b);
     if (!b->mqtt_wsi) {
         if (bridge_now_ms() >= b->next_connect_ms) try_connect(b);
         return;

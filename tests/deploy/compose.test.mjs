@@ -25,15 +25,12 @@ import path from 'node:path';
 import {
   ROOT, DEMO_REGISTRY, freePort, waitFor, posDevice, kitchenDevice, makeOrder, waitMessage, parse,
 } from '../lib/harness.mjs';
-import { requireTools, ensureBaseImage } from '../lib/containers.mjs';
+import { requireTools, ensureBaseImage, note } from '../lib/containers.mjs';
 
 const run = promisify(execFile);
 const DOCKER_DIR = path.join(ROOT, 'docker');
 const CONTAINERS_CONF = path.join(DOCKER_DIR, 'containers.conf');
 const PROJECT = `kbdeploy${process.pid}`;
-const t0 = Date.now();
-const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
-const note = (msg) => console.log(`# [${elapsed()}] ${msg}`);
 
 let workDir;
 let service;

@@ -18,13 +18,11 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { freePort, waitFor, posDevice, kitchenDevice, makeOrder, waitMessage, parse } from '../lib/harness.mjs';
 import {
-  BASE_IMAGE, podman, podmanEnv, ensureBaseImage, removeLeftovers, exec, copyCheckout, waitHealthy,
+  BASE_IMAGE, podman, podmanEnv, ensureBaseImage, removeLeftovers, exec, copyCheckout, waitHealthy, note,
 } from '../lib/containers.mjs';
 
 const NAME = `kbfresh${process.pid}`;
 const CA = '/etc/ssl/certs/ca-certificates.crt';
-const t0 = Date.now();
-const note = (msg) => console.log(`# [${((Date.now() - t0) / 1000).toFixed(1)} s] ${msg}`);
 const ports = {};
 let runner;
 let runLog = '';

@@ -21,13 +21,11 @@ import path from 'node:path';
 import {
   ROOT, BRIDGE_BIN, freePort, waitFor, posDevice, kitchenDevice, makeOrder, waitMessage, parse,
 } from '../lib/harness.mjs';
-import { podman, ensureBaseImage, removeLeftovers, exec, waitHealthy } from '../lib/containers.mjs';
+import { podman, ensureBaseImage, removeLeftovers, exec, waitHealthy, note } from '../lib/containers.mjs';
 
 const run = promisify(execFile);
 const NAME = `kbpkg${process.pid}`;
 const IMAGE = 'localhost/kitchen-bus/systemd-test:bookworm';
-const t0 = Date.now();
-const note = (msg) => console.log(`# [${((Date.now() - t0) / 1000).toFixed(1)} s] ${msg}`);
 const ports = {};
 let deb;
 

@@ -19,6 +19,10 @@ export const BASE_IMAGE = 'docker.io/library/debian:bookworm-slim';
 export const podmanEnv = { ...process.env, CONTAINERS_CONF: path.join(DOCKER_DIR, 'containers.conf') };
 const TOOLS = ['podman', 'runc', 'debootstrap', 'netavark', 'aardvark-dns', 'iptables'];
 
+/** A test's progress lines, each with the seconds since the test file started. */
+const started = Date.now();
+export const note = (msg) => console.log(`# [${((Date.now() - started) / 1000).toFixed(1)} s] ${msg}`);
+
 /** Runs podman; resolves with { stdout, stderr }, rejects with both in the message. */
 export async function podman(args, opts = {}) {
   try {

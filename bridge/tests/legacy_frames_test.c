@@ -172,23 +172,23 @@ static void test_outgoing_frames(void)
     free(f);
     CHECK(legacy_frame_status_update("not json", "T") == NULL);
 
-    cJSON *ack = cJSON_CreateObject();
-    cJSON_AddStringToObject(ack, "order_number", "A-3");
-    cJSON_AddStringToObject(ack, "result", "accepted");
-    f = legacy_frame_ack(ack, "T");
+    kb_ack ack = {.result = KB_ACK_ACCEPTED, .order_number = "A-3", .seq = 4, .status = ORDER_STATUS_NEW};
+    f = legacy_frame_ack(&ack, "T");
     j = cJSON_Parse(f);
     p = cJSON_GetObjectItem(j, "payload");
     CHECK(strcmp(cJSON_GetObjectItem(j, "type")->valuestring, "ack") == 0);
     CHECK(strcmp(cJSON_GetObjectItem(p, "result")->valuestring, "accepted") == 0);
+    CHECK(cJSON_GetObjectItem(p, "seq")->valuedouble == 4);
+    CHECK(strcmp(cJSON_GetObjectItem(p, "status")->valuestring, "new") == 0);
     CHECK(cJSON_IsNull(cJSON_GetObjectItem(p, "error")));
-    CHECK(!cJSON_GetObjectItem(ack, "error")); /* the caller's ack is untouched */
     cJSON_Delete(j);
     free(f);
-    cJSON_AddStringToObject(ack, "error", "illegal_transition");
-    f = legacy_frame_ack(ack, "T");
+    kb_ack no = {.result = KB_ACK_REJECTED, .order_number = "", .error = KB_ERR_ILLEGAL_TRANSITION, .detail = "d"};
+    f = legacy_frame_ack(&no, "T");
     CHECK(strstr(f, "\"error\":\"illegal_transition\"") != NULL);
+    CHECK(strstr(f, "\"order_number\":null") != NULL);
+    CHECK(strstr(f, "\"result\":\"rejected\"") != NULL);
     free(f);
-    cJSON_Delete(ack);
 
     f = legacy_frame_error(LEGACY_ERR_FRAME_TOO_LARGE, "a \"quoted\" detail", "T");
     j = cJSON_Parse(f);

@@ -298,7 +298,7 @@ static ack_entry *entry(uint64_t epoch, int mid, int64_t seq)
     ack_entry *e = calloc(1, sizeof *e);
     if (e) {
         e->epoch = epoch;
-        e->mid = mid;
+        e->delivery = mid;
         e->seq = seq;
     }
     return e;
@@ -327,11 +327,11 @@ static void test_ack_queue(void)
     CHECK(pop_ready_seq(&q, 1) == 2);
     CHECK(pop_ready_seq(&q, 1) == -1);
     /* A PUBACK for no queued entry (an event's) changes nothing. */
-    CHECK(ack_queue_puback(&q, 99) == 0);
-    CHECK(ack_queue_puback(&q, 8) == 1);
-    CHECK(ack_queue_puback(&q, 8) == 0); /* twice: the second is not ours */
+    CHECK(ack_queue_delivered(&q, 99) == 0);
+    CHECK(ack_queue_delivered(&q, 8) == 1);
+    CHECK(ack_queue_delivered(&q, 8) == 0); /* twice: the second is not ours */
     CHECK(pop_ready_seq(&q, 1) == 3);
-    CHECK(ack_queue_puback(&q, 7) == 1);
+    CHECK(ack_queue_delivered(&q, 7) == 1);
     /* Epoch 2 is not committed: the search stops at it. */
     CHECK(pop_ready_seq(&q, 1) == 1);
     CHECK(pop_ready_seq(&q, 1) == -1);
@@ -347,10 +347,10 @@ static void test_ack_queue(void)
     free(e);
     CHECK(ack_queue_pop_epoch(&q, 2) == NULL);
     /* The popped entry's PUBACK slot is gone with it. */
-    CHECK(ack_queue_puback(&q, 9) == 0);
+    CHECK(ack_queue_delivered(&q, 9) == 0);
     CHECK(q.length == 1 && q.head == q.tail);
     ack_queue_clear(&q);
-    CHECK(q.head == NULL && q.tail == NULL && q.length == 0 && q.by_mid == NULL);
+    CHECK(q.head == NULL && q.tail == NULL && q.length == 0 && q.by_delivery == NULL);
 }
 
 static void test_charset(void)

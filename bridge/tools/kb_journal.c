@@ -8,7 +8,7 @@
  *
  * Run by `kitchen-bus backup` and `kitchen-bus restore` (which find the
  * journal under KB_DATA_DIR and check that no bridge runs on it); the work
- * is in src/journal_backup.c. backup, restore and info print what the file
+ * is in src/core/journal_backup.c. backup, restore and info print what the file
  * holds on stdout:
  *
  *   wrote /var/lib/kitchen-bus/backups/journal-2024-05-01T033012Z.db: 118784 bytes, 3 open orders (41 in all), 97 events, schema 2

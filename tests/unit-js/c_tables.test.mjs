@@ -1,6 +1,6 @@
 // c_tables: the browser's topic layout and status lifecycle (web-adapter/public/kb/
 // topics.mjs, status.mjs) against the bridge's C tables, read as text from
-// bridge/src/{order_status.h,order_status.c,topics.h,topics.c,registry.c}, so
+// bridge/src/model/{order_status.h,order_status.c,topics.h,topics.c,registry.c}, so
 // neither side can change alone.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,8 +9,8 @@ import * as topics from '../../web-adapter/public/kb/topics.mjs';
 import { compileFunction, compileTopicBuilder, parseEnum, parseStringDefines, parseStringTable, readSource } from './c-source.mjs';
 
 // ---- the C side ---------------------------------------------------------------
-const statusH = readSource('bridge/src/order_status.h');
-const statusC = readSource('bridge/src/order_status.c');
+const statusH = readSource('bridge/src/model/order_status.h');
+const statusC = readSource('bridge/src/model/order_status.c');
 const ordinal = parseEnum(statusH, 'order_status');                 // ORDER_STATUS_NEW -> 1
 const names = parseStringTable(statusC, 'status_names');            // ORDER_STATUS_NEW -> 'new'
 const cIsOpen = compileFunction(statusC, 'order_status_is_open', { constants: ordinal });
@@ -23,12 +23,12 @@ const cStatuses = byOrdinal.map((s) => s.name);
 const cParse = (name) => byOrdinal.find((s) => s.name === name)?.n ?? INVALID;
 const cCan = (from, to) => cCanMove(cParse(from), cParse(to));
 
-const registryC = readSource('bridge/src/registry.c');
-const roles = parseEnum(readSource('bridge/src/registry.h'), 'device_role');
+const registryC = readSource('bridge/src/model/registry.c');
+const roles = parseEnum(readSource('bridge/src/model/registry.h'), 'device_role');
 const roleConstants = new Map([...roles.keys()].map((id) => [id, id]));    // DEVICE_POS -> 'DEVICE_POS'
 const roleName = compileFunction(registryC, 'device_role_name', { constants: roleConstants });
-const topicsH = readSource('bridge/src/topics.h');
-const topicsC = readSource('bridge/src/topics.c');
+const topicsH = readSource('bridge/src/model/topics.h');
+const topicsC = readSource('bridge/src/model/topics.c');
 const defines = parseStringDefines(topicsH);
 const builder = (name) => compileTopicBuilder(topicsC, name, { constants: roleConstants, functions: { device_role_name: roleName } });
 const c = {

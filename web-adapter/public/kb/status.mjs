@@ -1,5 +1,5 @@
 // kb/status.mjs - the order lifecycle for the browser (pure, imports nothing).
-// The bridge's copy is bridge/src/order_status.c; tests/unit-js/c_tables.test.mjs
+// The bridge's copy is bridge/src/model/order_status.c; tests/unit-js/c_tables.test.mjs
 // checks that the two allow exactly the same moves (docs/CONTRACT.md,
 // "Status changes"):
 //

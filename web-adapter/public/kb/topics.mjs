@@ -1,5 +1,5 @@
 // kb/topics.mjs - the MQTT topic layout for the browser (pure, imports nothing).
-// The bridge's copy is bridge/src/topics.c; tests/unit-js/c_tables.test.mjs
+// The bridge's copy is bridge/src/model/topics.c; tests/unit-js/c_tables.test.mjs
 // checks that both build the same topics (docs/CONTRACT.md, the topic table):
 //
 //   outlet/tenant/<t>/pos/<d>/submit        POS -> bridge

@@ -1,0 +1,160 @@
+/* dynsec_sync.c - see dynsec_sync.h. */
+#include "dynsec_sync.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dynsec_plan.h"
+#include "json_util.h"
+#include "log.h"
+#include "topics.h"
+
+#define COMMANDS_PER_MESSAGE 100
+
+struct dynsec_sync {
+    mqtt_link *link;
+    registry *const *registry;
+    const char *bridge_user;
+    kb_status *status;
+};
+
+static cJSON *command(cJSON *cmds, const char *name)
+{
+    cJSON *c = cJSON_CreateObject();
+    cJSON_AddStringToObject(c, "command", name);
+    cJSON_AddItemToArray(cmds, c);
+    return c;
+}
+
+/* Sends `cmds` (taken) in messages of at most COMMANDS_PER_MESSAGE, so a
+ * large registry stays under the broker's message_size_limit. */
+static void send_commands(dynsec_sync *d, cJSON *cmds)
+{
+    while (cJSON_GetArraySize(cmds) > 0) {
+        cJSON *chunk = cJSON_CreateArray();
+        for (int i = 0; i < COMMANDS_PER_MESSAGE && cmds->child; i++)
+            cJSON_AddItemToArray(chunk, cJSON_DetachItemFromArray(cmds, 0));
+        cJSON *doc = cJSON_CreateObject();
+        cJSON_AddItemToObject(doc, "commands", chunk);
+        char *text = cJSON_PrintUnformatted(doc);
+        if (text) mqtt_link_publish(d->link, TOPIC_DYNSEC, text, strlen(text), 0, NULL);
+        else log_error("out of memory sending broker access commands");
+        free(text);
+        cJSON_Delete(doc);
+    }
+    cJSON_Delete(cmds);
+}
+
+void dynsec_sync_start(void *ctx)
+{
+    dynsec_sync *d = ctx;
+    status_set_access(d->status, 0);
+    cJSON *cmds = cJSON_CreateArray();
+    cJSON_AddBoolToObject(command(cmds, "listClients"), "verbose", 1);
+    cJSON_AddBoolToObject(command(cmds, "listRoles"), "verbose", 1);
+    send_commands(d, cmds);
+}
+
+static void publish_device_info(dynsec_sync *ds, const registry *r, const registry_device *d)
+{
+    char topic[TOPIC_MAX];
+    topic_device_info(topic, sizeof topic, d->username);
+    cJSON *info = cJSON_CreateObject();
+    cJSON_AddStringToObject(info, "device", d->username);
+    cJSON_AddStringToObject(info, "role", device_role_name(d->role));
+    const registry_tenant *t = registry_tenant_of(r, d);
+    if (t) {
+        cJSON_AddStringToObject(info, "tenant", t->id);
+        cJSON_AddStringToObject(info, "tenant_name", t->name);
+    }
+    cJSON_AddStringToObject(info, "outlet", r->outlet_id);
+    cJSON_AddStringToObject(info, "outlet_name", r->outlet_name);
+    char *text = cJSON_PrintUnformatted(info);
+    if (text) mqtt_link_publish(ds->link, topic, text, strlen(text), 1, NULL);
+    free(text);
+    cJSON_Delete(info);
+}
+
+static void log_note(void *ctx, dynsec_note what, const char *name)
+{
+    (void)ctx;
+    switch (what) {
+    case DYNSEC_NOTE_NO_PASSWORD:
+        log_warn("device %s has no password yet; run `kitchen-bus set-password %s`", name, name);
+        break;
+    case DYNSEC_NOTE_REMOVED: log_info("removing device %s: no longer in the registry", name); break;
+    case DYNSEC_NOTE_GRANT_BRIDGE:
+        log_warn("granting the bridge write access to outlet/# (it will reconnect once)");
+        break;
+    case DYNSEC_NOTE_BRIDGE_NO_ROLE:
+        log_error("the bridge's broker account %s has no role; it cannot publish", name);
+        break;
+    }
+}
+
+static void apply_diff(dynsec_sync *d, const cJSON *clients, const cJSON *roles)
+{
+    const registry *r = *d->registry;
+    int changes = 0;
+    cJSON *cmds = dynsec_plan(r, d->bridge_user, clients, roles, &changes, log_note, NULL);
+    if (!cmds) {
+        log_error("out of memory planning broker access; retried at the next connect or reload");
+        return;
+    }
+    send_commands(d, cmds);
+    log_info("broker access synced with the registry (%d change%s, %zu devices)", changes,
+             changes == 1 ? "" : "s", r->n_devices);
+    for (size_t i = 0; i < r->n_devices; i++) publish_device_info(d, r, &r->devices[i]);
+    /* Health changes with it: its publish after this one follows the
+     * bridge's write right, which a fresh broker's first one preceded. */
+    status_set_access(d->status, 1);
+}
+
+static void on_response(void *ctx, const char *topic, const void *payload, size_t len, int retained)
+{
+    (void)topic;
+    (void)retained;
+    cJSON *doc = json_parse_exact(payload, len);
+    const cJSON *responses = cJSON_GetObjectItemCaseSensitive(doc, "responses");
+    const cJSON *clients = NULL, *roles = NULL, *resp;
+    cJSON_ArrayForEach(resp, responses) {
+        const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(resp, "command");
+        const cJSON *err = cJSON_GetObjectItemCaseSensitive(resp, "error");
+        const cJSON *data = cJSON_GetObjectItemCaseSensitive(resp, "data");
+        if (!cJSON_IsString(cmd)) continue;
+        if (cJSON_IsString(err))
+            log_error("broker access command %s failed: %s", cmd->valuestring, err->valuestring);
+        else if (strcmp(cmd->valuestring, "listClients") == 0)
+            clients = cJSON_GetObjectItemCaseSensitive(data, "clients");
+        else if (strcmp(cmd->valuestring, "listRoles") == 0)
+            roles = cJSON_GetObjectItemCaseSensitive(data, "roles");
+    }
+    if (cJSON_IsArray(clients) && cJSON_IsArray(roles)) apply_diff(ctx, clients, roles);
+    cJSON_Delete(doc);
+}
+
+void dynsec_sync_forget_removed(dynsec_sync *d, const registry *old)
+{
+    char topic[TOPIC_MAX];
+    for (size_t i = 0; i < old->n_devices; i++) {
+        if (registry_find_device(*d->registry, old->devices[i].username)) continue;
+        topic_device_info(topic, sizeof topic, old->devices[i].username);
+        mqtt_link_publish(d->link, topic, NULL, 0, 1, NULL);
+    }
+}
+
+dynsec_sync *dynsec_sync_new(mqtt_link *link, registry *const *reg, const char *bridge_user, kb_status *status)
+{
+    dynsec_sync *d = calloc(1, sizeof *d);
+    if (!d) return NULL;
+    *d = (dynsec_sync){link, reg, bridge_user, status};
+    if (mqtt_link_route(link, TOPIC_DYNSEC_RESPONSE, 0, on_response, d) != 0) {
+        free(d);
+        return NULL;
+    }
+    return d;
+}
+
+void dynsec_sync_free(dynsec_sync *d) { free(d); }

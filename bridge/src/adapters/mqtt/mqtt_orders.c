@@ -1,0 +1,92 @@
+/* mqtt_orders.c - see mqtt_orders.h. */
+#include "mqtt_orders.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "topics.h"
+
+struct mqtt_orders {
+    mqtt_link *link;
+    kb_pipeline *pipeline;
+};
+
+static int publish_state(void *ctx, const char *tenant, const char *order_number, const char *doc, int *delivery)
+{
+    mqtt_orders *o = ctx;
+    char topic[TOPIC_MAX];
+    if (topic_order(topic, sizeof topic, tenant, order_number)) return -1;
+    return mqtt_link_publish(o->link, topic, doc, doc ? strlen(doc) : 0, 1, delivery);
+}
+
+static int publish_event(void *ctx, const char *tenant, const char *event_doc)
+{
+    mqtt_orders *o = ctx;
+    char topic[TOPIC_MAX];
+    if (topic_events(topic, sizeof topic, tenant)) return -1;
+    return mqtt_link_publish(o->link, topic, event_doc, strlen(event_doc), 0, NULL);
+}
+
+static void reply(void *ctx, const kb_origin *from, const kb_ack *ack)
+{
+    mqtt_orders *o = ctx;
+    char topic[TOPIC_MAX];
+    cJSON *doc = kb_ack_json(ack);
+    char *text = doc ? cJSON_PrintUnformatted(doc) : NULL;
+    if (text && topic_ack(topic, sizeof topic, from->tenant, from->role, from->device) == 0)
+        mqtt_link_publish(o->link, topic, text, strlen(text), 0, NULL);
+    else
+        log_error("cannot build an ack for %s (out of memory)", from->device);
+    free(text);
+    cJSON_Delete(doc);
+}
+
+static void on_request(void *ctx, const char *topic, const void *payload, size_t len, int retained)
+{
+    (void)retained;
+    mqtt_orders *o = ctx;
+    topic_info t;
+    topic_kind kind = topic_parse(topic, &t);
+    if (kind != TOPIC_POS_SUBMIT && kind != TOPIC_KITCHEN_STATUS) return;
+    kb_origin from;
+    if (pipeline_origin(o->pipeline, t.tenant, t.device, &from) != 0) {
+        /* The broker's ACLs make this impossible for a registered device; a
+         * device removed from the registry a moment ago may still get here. */
+        log_warn("ignored a message from %s on tenant %s: not a device of that tenant", t.device, t.tenant);
+        return;
+    }
+    from.reply = reply;
+    from.reply_ctx = o;
+    pipeline_submit(o->pipeline, &from, payload, len);
+}
+
+static void on_retained_state(void *ctx, const char *topic, const void *payload, size_t len, int retained)
+{
+    mqtt_orders *o = ctx;
+    topic_info t;
+    if (retained && topic_parse(topic, &t) == TOPIC_ORDER_STATE)
+        pipeline_reconcile(o->pipeline, t.tenant, t.order_number, payload, len);
+}
+
+static void on_delivered(void *ctx, int mid) { pipeline_delivered(((mqtt_orders *)ctx)->pipeline, mid); }
+
+mqtt_orders *mqtt_orders_new(mqtt_link *link, kb_pipeline *p)
+{
+    mqtt_orders *o = calloc(1, sizeof *o);
+    if (!o) return NULL;
+    o->link = link;
+    o->pipeline = p;
+    if (mqtt_link_route(link, TOPIC_SUB_SUBMIT, 0, on_request, o) || mqtt_link_route(link, TOPIC_SUB_STATUS, 0, on_request, o) ||
+        mqtt_link_route(link, TOPIC_SUB_ORDERS, 1, on_retained_state, o)) {
+        free(o);
+        return NULL;
+    }
+    kb_order_sink sink = {publish_state, publish_event, o};
+    pipeline_set_sink(p, &sink);
+    mqtt_link_on_delivered(link, on_delivered, o);
+    return o;
+}
+
+void mqtt_orders_free(mqtt_orders *o) { free(o); }

@@ -1,0 +1,397 @@
+/* main.c - kb-bridge: starts the pieces, runs the one event loop, stops.
+ *
+ * The one place the layers meet (docs/DESIGN.md "Layers"): it builds the
+ * core (status, journal, pipeline, uplink replay, retention), then the
+ * adapters (HTTP, the MQTT link and its modules, the legacy gateway), and
+ * wires them with callbacks. Startup order: settings -> registry -> journal
+ * -> pipeline -> HTTP context -> MQTT link (connects from the first tick,
+ * retrying until the broker is up) -> legacy gateway. The order of the
+ * steps at each broker connect is the order of mqtt_link_on_connect calls
+ * in wire_mqtt(). A batch any origin opens is committed by commit_soon, on
+ * the next turn of the loop, and after each MQTT read batch.
+ * SIGINT/SIGTERM stop cleanly; SIGHUP reloads the registry (the old one
+ * stays in force if the new file is bad).
+ *
+ * `kb-bridge --check-registry FILE` only reads FILE the way a start would
+ * and exits: 0 if it is valid, 2 with one line naming what is wrong.
+ * `kitchen-bus run` uses it before it starts anything. */
+#include <errno.h>
+#include <malloc.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <libwebsockets.h>
+#include <mosquitto.h>
+
+#include "clock.h"
+#include "config.h"
+#include "dynsec_sync.h"
+#include "health.h"
+#include "health_publisher.h"
+#include "http_server.h"
+#include "journal.h"
+#include "legacy_auth.h"
+#include "legacy_gateway.h"
+#include "log.h"
+#include "mqtt_link.h"
+#include "mqtt_orders.h"
+#include "order_pipeline.h"
+#include "registry.h"
+#include "retention.h"
+#include "status.h"
+#include "topics.h"
+#include "uplink_replay.h"
+#include "version.h"
+
+#define TICK_US (100 * LWS_US_PER_MS)
+#define TRIM_EVERY_MS 10000.0
+#define PROBE_EVERY_MS 1000.0
+
+/* Everything the bridge runs, owned here. */
+typedef struct {
+    kb_config config;
+    registry *registry; /* the current one; modules read it through &registry */
+    kb_status status;
+    journal *journal;
+    kb_pipeline *pipeline;
+    uplink_replay *uplink; /* NULL unless KB_UPLINK=1 */
+    retention retention;
+    struct lws_context *lws;
+    struct lws_vhost *vhost;
+    http_server *http;
+    mqtt_link *link;
+    mqtt_orders *orders;
+    dynsec_sync *dynsec;
+    health_publisher *health;
+    legacy_gateway *legacy;
+    lws_sorted_usec_list_t tick, commit_sul;
+    double last_probe_ms, last_trim_ms;
+} app;
+
+static volatile sig_atomic_t stop_requested, reload_requested;
+static struct lws_context *signal_context;
+
+static void on_signal(int sig)
+{
+    if (sig == SIGHUP) reload_requested = 1;
+    else stop_requested = 1;
+    if (signal_context) lws_cancel_service(signal_context);
+}
+
+static void warn_if_demo(const registry *r)
+{
+    if (!r->demo) return;
+    log_warn("*****************************************************************");
+    log_warn("DEMO MODE: every device's password equals its username.");
+    log_warn("Anyone on this network can log in as any device. Do not use demo");
+    log_warn("credentials in a restaurant; see README 'Going live'.");
+    log_warn("*****************************************************************");
+}
+
+static void reload_registry(app *a)
+{
+    registry *fresh;
+    char err[256];
+    if (registry_load(a->config.registry_path, &fresh, err, sizeof err) != 0) {
+        log_error("registry reload failed, keeping the current one: %s: %s", a->config.registry_path, err);
+        return;
+    }
+    registry *old = a->registry;
+    a->registry = fresh;
+    log_info("registry reloaded: %zu tenants, %zu devices", fresh->n_tenants, fresh->n_devices);
+    warn_if_demo(fresh);
+    if (mqtt_link_connected(a->link)) {
+        dynsec_sync_forget_removed(a->dynsec, old);
+        dynsec_sync_start(a->dynsec);
+    }
+    legacy_gateway_registry_changed(a->legacy);
+    registry_free(old);
+}
+
+static void tick(lws_sorted_usec_list_t *sul)
+{
+    app *a = lws_container_of(sul, app, tick);
+    double now = kb_now_ms();
+    if (reload_requested) {
+        reload_requested = 0;
+        reload_registry(a);
+    }
+    if (!a->status.journal_ok && now - a->last_probe_ms > PROBE_EVERY_MS) {
+        a->last_probe_ms = now;
+        if (journal_probe(a->journal) == 0 && status_journal_recovered(&a->status)) log_info("journal writable again");
+    }
+    health_publisher_tick(a->health);
+    mqtt_link_tick(a->link);
+    if (mqtt_link_connected(a->link)) uplink_replay_tick(a->uplink);
+    if (now - a->last_trim_ms > TRIM_EVERY_MS) {
+        /* A burst of orders leaves freed memory in glibc's heap; measured,
+         * RSS then stays ~2 MB above what is live. Hand it back. */
+        a->last_trim_ms = now;
+        malloc_trim(0);
+    }
+    pipeline_flush(a->pipeline);
+    retention_tick(&a->retention); /* after the flush: never inside the open batch */
+    lws_sul_schedule(a->lws, 0, &a->tick, tick, TICK_US);
+}
+
+static void commit_now(lws_sorted_usec_list_t *sul) { pipeline_flush(lws_container_of(sul, app, commit_sul)->pipeline); }
+
+/* The pipeline's commit hook. One turn of the loop later: what else arrives
+ * in this turn shares the batch (group commit), and no batch waits for the
+ * next tick, whichever transport opened it. */
+static void commit_soon(void *ctx)
+{
+    app *a = ctx;
+    lws_sul_schedule(a->lws, 0, &a->commit_sul, commit_now, 1);
+}
+
+/* After an MQTT read batch: commit it at once (its publishes are written). */
+static void flush_pipeline(void *ctx) { pipeline_flush(ctx); }
+
+static void republish_open(void *ctx) { pipeline_republish_open(ctx); }
+
+static int open_journal(app *a)
+{
+    char dir[CONFIG_PATH_MAX + 16], path[CONFIG_PATH_MAX + 32], err[512];
+    snprintf(dir, sizeof dir, "%s/bridge", a->config.data_dir);
+    if (mkdir(a->config.data_dir, 0750) != 0 && errno != EEXIST) {
+        log_error("cannot create %s: %s", a->config.data_dir, strerror(errno));
+        return -1;
+    }
+    if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+        log_error("cannot create %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    snprintf(path, sizeof path, "%s/journal.db", dir);
+    if (journal_open(&a->journal, path, err, sizeof err) != 0) {
+        log_error("cannot open the journal: %s", err);
+        return -1;
+    }
+    log_info("journal %s: %lld open orders", path, (long long)journal_open_total(a->journal));
+    /* `kitchen-bus add-device` finds the bridge here to ask for a reload. */
+    snprintf(path, sizeof path, "%s/kb-bridge.pid", dir);
+    FILE *pid = fopen(path, "w");
+    if (pid) {
+        fprintf(pid, "%ld\n", (long)getpid());
+        fclose(pid);
+    }
+    return 0;
+}
+
+/* ---- HTTP routes: what the core and the gateway say, as documents ---- */
+
+static char *get_health(void *ctx, unsigned *status, const char **type)
+{
+    (void)type;
+    app *a = ctx;
+    int ok;
+    char *doc = health_json(&a->status, a->pipeline, a->registry, &ok);
+    *status = ok ? HTTP_STATUS_OK : HTTP_STATUS_SERVICE_UNAVAILABLE;
+    return doc;
+}
+
+static char *get_metrics(void *ctx, unsigned *status, const char **type)
+{
+    (void)status;
+    app *a = ctx;
+    *type = "text/plain; version=0.0.4";
+    return metrics_text(&a->status, a->pipeline);
+}
+
+static char *get_clients(void *ctx, unsigned *status, const char **type)
+{
+    (void)status;
+    (void)type;
+    return legacy_gateway_clients_json(((app *)ctx)->legacy);
+}
+
+/* What a browser page needs to connect. */
+static char *get_config(void *ctx, unsigned *status, const char **type)
+{
+    (void)status;
+    (void)type;
+    app *a = ctx;
+    cJSON *c = cJSON_CreateObject();
+    cJSON_AddNumberToObject(c, "mqtt_ws_port", a->config.ws_port);
+    cJSON_AddStringToObject(c, "outlet", a->registry->outlet_id);
+    cJSON_AddStringToObject(c, "outlet_name", a->registry->outlet_name);
+    cJSON_AddStringToObject(c, "version", KB_VERSION);
+    cJSON_AddBoolToObject(c, "demo", a->registry->demo);
+    char *text = cJSON_PrintUnformatted(c);
+    cJSON_Delete(c);
+    return text;
+}
+
+static int start_http(app *a)
+{
+    a->http = http_server_new(a->config.web_dir);
+    if (!a->http || http_server_route(a->http, "/health", get_health, a) ||
+        http_server_route(a->http, "/metrics", get_metrics, a) || http_server_route(a->http, "/clients", get_clients, a) ||
+        http_server_route(a->http, "/config.json", get_config, a)) {
+        log_error("out of memory starting HTTP");
+        return -1;
+    }
+    /* lws 4.1.6 crashes on .pprotocols, so the table is copied here. */
+    static struct lws_protocols protocols[4];
+    protocols[0] = http_server_protocol(a->http);
+    protocols[1] = mqtt_link_protocol;
+    protocols[2] = legacy_auth_protocol;
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    info.port = a->config.http_port;
+    info.iface = a->config.http_bind[0] ? a->config.http_bind : NULL;
+    info.protocols = protocols;
+    info.options = LWS_SERVER_OPTION_DISABLE_IPV6;
+    lws_set_log_level(LLL_ERR, NULL);
+    a->lws = lws_create_context(&info);
+    if (!a->lws) {
+        log_error("cannot listen for HTTP on port %d", a->config.http_port);
+        return -1;
+    }
+    a->vhost = lws_get_vhost_by_name(a->lws, "default");
+    log_info("HTTP on %s:%d (health, metrics, web pages from %s)", info.iface ? info.iface : "0.0.0.0",
+             a->config.http_port, a->config.web_dir);
+    return 0;
+}
+
+static int publish_replay(void *ctx, const char *topic, const char *doc)
+{
+    return mqtt_link_publish(ctx, topic, doc, strlen(doc), 0, NULL);
+}
+
+static void on_uplink_seen(void *ctx, const char *topic, const void *payload, size_t len, int retained)
+{
+    (void)retained;
+    topic_info t;
+    if (topic_parse(topic, &t) == TOPIC_UPLINK_SEEN) uplink_replay_on_seen(ctx, t.tenant, payload, len);
+}
+
+/* The MQTT side, and the order of the steps at every connect. */
+static int wire_mqtt(app *a)
+{
+    a->link = mqtt_link_new(&a->config, &a->status, a->vhost);
+    if (!a->link) return -1;
+    a->health = health_publisher_new(a->link, &a->status, a->pipeline, &a->registry);
+    a->dynsec = dynsec_sync_new(a->link, &a->registry, a->config.bridge_user, &a->status);
+    a->orders = mqtt_orders_new(a->link, a->pipeline);
+    if (!a->health || !a->dynsec || !a->orders) return -1;
+    if (a->config.uplink) {
+        a->uplink = uplink_replay_new(a->pipeline, &a->status, a->config.uplink_grace_ms, publish_replay, a->link);
+        if (!a->uplink || mqtt_link_route(a->link, TOPIC_SUB_UPLINK_SEEN, 0, on_uplink_seen, a->uplink)) return -1;
+    }
+    a->retention = (retention){.journal = a->journal, .status = &a->status, .uplink = a->uplink,
+                               .retention_ms = a->config.retention_ms};
+    /* At each connect, after the routes are subscribed:
+     * 1. give the registry's devices and roles to the broker;
+     * 2. re-publish every open order's retained state;
+     * 3. then health: the broker stores our publishes in order, so a screen
+     *    that sees "ok" finds the retained view complete. */
+    if (mqtt_link_on_connect(a->link, dynsec_sync_start, a->dynsec) ||
+        mqtt_link_on_connect(a->link, republish_open, a->pipeline) ||
+        mqtt_link_on_connect(a->link, health_publisher_publish, a->health) ||
+        mqtt_link_after_batch(a->link, flush_pipeline, a->pipeline))
+        return -1;
+    return 0;
+}
+
+static int check_registry(const char *path)
+{
+    registry *r;
+    char err[512];
+    if (registry_load(path, &r, err, sizeof err) != 0) {
+        fprintf(stderr, "registry %s is not valid: %s\n", path, err);
+        return 2;
+    }
+    printf("registry %s: %zu tenants, %zu devices%s\n", path, r->n_tenants, r->n_devices,
+           r->demo ? " (demo mode)" : "");
+    registry_free(r);
+    return 0;
+}
+
+/* Stops in the reverse order of start: acks still owed go out (pipeline),
+ * then the transports close. */
+static void stop(app *a)
+{
+    pipeline_free(a->pipeline);
+    a->pipeline = NULL;
+    if (a->http) http_server_on_websocket(a->http, NULL, NULL); /* closes during lws_context_destroy find no gateway */
+    legacy_gateway_free(a->legacy);
+    uplink_replay_free(a->uplink);
+    mqtt_orders_free(a->orders);
+    dynsec_sync_free(a->dynsec);
+    health_publisher_free(a->health);
+    mqtt_link_free(a->link);
+    if (a->lws) {
+        lws_sul_cancel(&a->tick);
+        lws_sul_cancel(&a->commit_sul);
+        lws_context_destroy(a->lws);
+    }
+    http_server_free(a->http);
+    journal_close(a->journal);
+    registry_free(a->registry);
+}
+
+int main(int argc, char **argv)
+{
+    static app a;
+    char err[512];
+    if (argc == 3 && strcmp(argv[1], "--check-registry") == 0) return check_registry(argv[2]);
+    if (argc != 1) {
+        fprintf(stderr, "usage: kb-bridge (settings from KB_* environment variables)\n"
+                        "       kb-bridge --check-registry FILE\n");
+        return 2;
+    }
+    status_init(&a.status);
+    if (config_from_env(&a.config, err, sizeof err) != 0) {
+        log_error("%s", err);
+        return 2;
+    }
+    if (registry_load(a.config.registry_path, &a.registry, err, sizeof err) != 0) {
+        log_error("registry %s: %s", a.config.registry_path, err);
+        return 2;
+    }
+    warn_if_demo(a.registry);
+    mosquitto_lib_init();
+    int rc = 1;
+    if (open_journal(&a) != 0) goto out;
+    a.pipeline = pipeline_new(a.journal, &a.status, &a.registry, a.config.dedupe_window_ms);
+    if (!a.pipeline || start_http(&a) != 0) goto out;
+    if (wire_mqtt(&a) != 0) {
+        log_error("out of memory starting the broker link");
+        goto out;
+    }
+    a.legacy = legacy_gateway_new(a.pipeline, &a.registry, &a.config, a.vhost);
+    if (!a.legacy) {
+        log_error("out of memory starting the legacy gateway");
+        goto out;
+    }
+    http_server_on_websocket(a.http, legacy_gateway_ws_callback, a.legacy);
+    pipeline_set_commit_hook(a.pipeline, commit_soon, &a);
+
+    signal_context = a.lws;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    /* A file-size limit must fail a journal write (and be reported), not
+     * kill the bridge. */
+    signal(SIGXFSZ, SIG_IGN);
+
+    lws_sul_schedule(a.lws, 0, &a.tick, tick, 1);
+    while (!stop_requested)
+        if (lws_service(a.lws, 0) < 0) break;
+    log_info("stopping");
+    rc = 0;
+out:
+    stop(&a);
+    mosquitto_lib_cleanup();
+    return rc;
+}

@@ -1,0 +1,204 @@
+/* registry.c - parsing and checking the tenant registry (see registry.h). */
+#include "registry.h"
+
+#include "charset.h"
+#include "json_util.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The bridge's own broker account; no registry entry may take it. */
+#define BRIDGE_USERNAME "kb-bridge"
+#define REGISTRY_MAX_BYTES (4 * 1024 * 1024)
+
+int registry_id_valid(const char *s) { return charset_is(s, REGISTRY_ID_MAX, CHARSET_LOWER | CHARSET_DIGITS, "_-"); }
+
+const char *device_role_name(device_role role)
+{
+    switch (role) {
+    case DEVICE_POS: return "pos";
+    case DEVICE_KITCHEN: return "kitchen";
+    default: return "admin";
+    }
+}
+
+__attribute__((format(printf, 3, 4)))
+static int error(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static const char *get_string(const cJSON *obj, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* Copies a display name: printable, at most REGISTRY_NAME_MAX bytes. */
+static int copy_name(char *dst, const char *src, const char *what, char *err, size_t errlen)
+{
+    if (!src) return error(err, errlen, "%s: name must be a string", what);
+    size_t n = strlen(src);
+    if (n > REGISTRY_NAME_MAX) return error(err, errlen, "%s: name is too long", what);
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)src[i] < 0x20 || src[i] == 0x7f)
+            return error(err, errlen, "%s: name contains control characters", what);
+    memcpy(dst, src, n + 1);
+    return 0;
+}
+
+static int add_device(registry *r, const char *username, device_role role, int tenant,
+                      char *err, size_t errlen)
+{
+    if (!username || !registry_id_valid(username))
+        return error(err, errlen, "device username must be 1-%d characters of a-z 0-9 _ -",
+                     REGISTRY_ID_MAX);
+    if (strcmp(username, BRIDGE_USERNAME) == 0)
+        return error(err, errlen, "username %s is reserved for the bridge", BRIDGE_USERNAME);
+    if (registry_find_device(r, username))
+        return error(err, errlen, "device %s is listed twice", username);
+    registry_device *d = &r->devices[r->n_devices++];
+    memcpy(d->username, username, strlen(username) + 1);
+    d->role = role;
+    d->tenant = tenant;
+    return 0;
+}
+
+static int parse_tenant(registry *r, const cJSON *t, char *err, size_t errlen)
+{
+    const char *id = get_string(t, "id");
+    if (!id || !registry_id_valid(id))
+        return error(err, errlen, "tenant id must be 1-%d characters of a-z 0-9 _ -", REGISTRY_ID_MAX);
+    if (registry_find_tenant(r, id)) return error(err, errlen, "tenant %s is listed twice", id);
+    int index = (int)r->n_tenants;
+    registry_tenant *rt = &r->tenants[r->n_tenants++];
+    memcpy(rt->id, id, strlen(id) + 1);
+    const char *name = get_string(t, "name");
+    if (copy_name(rt->name, name ? name : id, id, err, errlen)) return -1;
+
+    const cJSON *devs = cJSON_GetObjectItemCaseSensitive(t, "devices");
+    if (devs && !cJSON_IsArray(devs)) return error(err, errlen, "tenant %s: devices must be an array", id);
+    const cJSON *d;
+    cJSON_ArrayForEach(d, devs) {
+        const char *role = get_string(d, "role");
+        device_role dr;
+        if (role && strcmp(role, "pos") == 0) dr = DEVICE_POS;
+        else if (role && strcmp(role, "kitchen") == 0) dr = DEVICE_KITCHEN;
+        else return error(err, errlen, "tenant %s: device role must be pos or kitchen", id);
+        if (add_device(r, get_string(d, "username"), dr, index, err, errlen)) return -1;
+    }
+    return 0;
+}
+
+static int parse_doc(registry *r, const cJSON *doc, char *err, size_t errlen)
+{
+    const cJSON *outlet = cJSON_GetObjectItemCaseSensitive(doc, "outlet");
+    const char *oid = get_string(outlet, "id");
+    if (!oid || !registry_id_valid(oid))
+        return error(err, errlen, "outlet.id must be 1-%d characters of a-z 0-9 _ -", REGISTRY_ID_MAX);
+    memcpy(r->outlet_id, oid, strlen(oid) + 1);
+    const char *oname = get_string(outlet, "name");
+    if (copy_name(r->outlet_name, oname ? oname : oid, "outlet", err, errlen)) return -1;
+
+    r->demo = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(doc, "demo"));
+    const char *legacy = get_string(cJSON_GetObjectItemCaseSensitive(doc, "legacy"), "mode");
+    if (legacy && strcmp(legacy, "open") == 0) r->legacy_open = 1;
+    else if (legacy && strcmp(legacy, "authenticated") != 0)
+        return error(err, errlen, "legacy.mode must be authenticated or open");
+
+    const cJSON *tenants = cJSON_GetObjectItemCaseSensitive(doc, "tenants");
+    const cJSON *admins = cJSON_GetObjectItemCaseSensitive(doc, "admins");
+    if (!cJSON_IsArray(tenants)) return error(err, errlen, "tenants must be an array");
+    if (admins && !cJSON_IsArray(admins)) return error(err, errlen, "admins must be an array");
+
+    size_t n_tenants = (size_t)cJSON_GetArraySize(tenants), n_devices = 0;
+    const cJSON *t;
+    cJSON_ArrayForEach(t, tenants) {
+        const cJSON *devs = cJSON_GetObjectItemCaseSensitive(t, "devices");
+        n_devices += cJSON_IsArray(devs) ? (size_t)cJSON_GetArraySize(devs) : 0;
+    }
+    n_devices += admins ? (size_t)cJSON_GetArraySize(admins) : 0;
+    r->tenants = calloc(n_tenants ? n_tenants : 1, sizeof *r->tenants);
+    r->devices = calloc(n_devices ? n_devices : 1, sizeof *r->devices);
+    if (!r->tenants || !r->devices) return error(err, errlen, "out of memory");
+
+    cJSON_ArrayForEach(t, tenants)
+        if (parse_tenant(r, t, err, errlen)) return -1;
+    const cJSON *a;
+    cJSON_ArrayForEach(a, admins)
+        if (add_device(r, get_string(a, "username"), DEVICE_ADMIN, -1, err, errlen)) return -1;
+    return 0;
+}
+
+int registry_parse(const char *text, size_t len, registry **out, char *err, size_t errlen)
+{
+    cJSON *doc = json_parse_exact(text, len);
+    if (!cJSON_IsObject(doc)) {
+        cJSON_Delete(doc);
+        return error(err, errlen, "registry is not a JSON object");
+    }
+    registry *r = calloc(1, sizeof *r);
+    if (!r) {
+        cJSON_Delete(doc);
+        return error(err, errlen, "out of memory");
+    }
+    int rc = parse_doc(r, doc, err, errlen);
+    cJSON_Delete(doc);
+    if (rc) {
+        registry_free(r);
+        return -1;
+    }
+    *out = r;
+    return 0;
+}
+
+int registry_load(const char *path, registry **out, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return error(err, errlen, "cannot open it (%s)", strerror(errno));
+    char *buf = malloc(REGISTRY_MAX_BYTES);
+    size_t n = buf ? fread(buf, 1, REGISTRY_MAX_BYTES, f) : 0;
+    int too_big = buf && n == REGISTRY_MAX_BYTES;
+    fclose(f);
+    int rc;
+    if (!buf) rc = error(err, errlen, "out of memory");
+    else if (too_big) rc = error(err, errlen, "larger than %d bytes", REGISTRY_MAX_BYTES);
+    else rc = registry_parse(buf, n, out, err, errlen);
+    free(buf);
+    return rc;
+}
+
+void registry_free(registry *r)
+{
+    if (!r) return;
+    free(r->tenants);
+    free(r->devices);
+    free(r);
+}
+
+const registry_device *registry_find_device(const registry *r, const char *username)
+{
+    for (size_t i = 0; i < r->n_devices; i++)
+        if (strcmp(r->devices[i].username, username) == 0) return &r->devices[i];
+    return NULL;
+}
+
+const registry_tenant *registry_find_tenant(const registry *r, const char *id)
+{
+    for (size_t i = 0; i < r->n_tenants; i++)
+        if (strcmp(r->tenants[i].id, id) == 0) return &r->tenants[i];
+    return NULL;
+}
+
+const registry_tenant *registry_tenant_of(const registry *r, const registry_device *d)
+{
+    return d->tenant >= 0 && (size_t)d->tenant < r->n_tenants ? &r->tenants[d->tenant] : NULL;
+}

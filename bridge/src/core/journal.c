@@ -38,7 +38,11 @@ enum { ST_GET, ST_PUT_ORDER, ST_PUT_EVENT, ST_LAST_SEQ, ST_BEGIN, ST_COMMIT, ST_
        ST_OLDEST_CLOSED, ST__COUNT };
 
 static const char *const sql_text[ST__COUNT] = {
-    [ST_GET] = "SELECT status, seq, created_seq, doc, fingerprint, closed_at FROM orders "
+    /* INDEXED BY: without statistics SQLite 3.40 prefers the primary key's
+     * (tenant) prefix here, for its order, and walks every order of the
+     * tenant at each lookup (measured: 20 lookups in a 10,000-order tenant,
+     * 153 ms that way, 7 ms by the index). */
+    [ST_GET] = "SELECT status, seq, created_seq, doc, fingerprint, closed_at FROM orders INDEXED BY orders_number "
                "WHERE tenant=?1 AND order_number=?2 ORDER BY created_seq DESC LIMIT 1",
     [ST_PUT_ORDER] = "INSERT INTO orders(tenant, order_number, status, open, seq, created_seq, doc, fingerprint, "
                      "closed_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9) ON CONFLICT(tenant, created_seq) DO UPDATE SET "
@@ -56,9 +60,11 @@ static const char *const sql_text[ST__COUNT] = {
     [ST_COUNT_OPEN] = "SELECT tenant, count(*) FROM orders WHERE open=1 GROUP BY tenant",
     [ST_OPEN_TOTAL] = "SELECT count(*) FROM orders WHERE open=1",
     [ST_EVENTS_AFTER] = "SELECT seq, doc FROM events WHERE tenant=?1 AND seq>?2 ORDER BY seq LIMIT ?3",
-    [ST_TENANTS] = "SELECT DISTINCT tenant FROM orders WHERE open=0 AND closed_at<?1",
-    [ST_PRUNABLE] = "SELECT created_seq, seq FROM orders WHERE open=0 AND closed_at<?1 AND tenant=?2 AND seq<=?3 "
-                    "ORDER BY closed_at LIMIT ?4",
+    /* By the closed index, so that retention reads only what is due, not
+     * every order (a SCAN and a walk of the tenant without INDEXED BY). */
+    [ST_TENANTS] = "SELECT DISTINCT tenant FROM orders INDEXED BY orders_closed WHERE open=0 AND closed_at<?1",
+    [ST_PRUNABLE] = "SELECT created_seq, seq FROM orders INDEXED BY orders_closed WHERE open=0 AND closed_at<?1 "
+                    "AND tenant=?2 AND seq<=?3 ORDER BY closed_at LIMIT ?4",
     [ST_DEL_EVENTS] = "DELETE FROM events WHERE tenant=?1 AND created_seq=?2",
     [ST_DEL_ORDER] = "DELETE FROM orders WHERE tenant=?1 AND created_seq=?2",
     [ST_SEQ_FLOOR] = "INSERT INTO meta(k, v) VALUES('seq_floor:' || ?1, ?2) ON CONFLICT(k) DO UPDATE SET "

@@ -29,6 +29,7 @@
 #include <mosquitto.h>
 
 #include "clock.h"
+#include "board.h"
 #include "config.h"
 #include "dynsec_sync.h"
 #include "health.h"
@@ -60,6 +61,7 @@ typedef struct {
     journal *journal;
     kb_pipeline *pipeline;
     uplink_replay *uplink; /* NULL unless KB_UPLINK=1 */
+    board *board;
     retention retention;
     struct lws_context *lws;
     struct lws_vhost *vhost;
@@ -128,6 +130,7 @@ static void tick(lws_sorted_usec_list_t *sul)
     health_publisher_tick(a->health);
     mqtt_link_tick(a->link);
     if (mqtt_link_connected(a->link)) uplink_replay_tick(a->uplink);
+    board_tick(a->board);
     if (now - a->last_trim_ms > TRIM_EVERY_MS) {
         /* A burst of orders leaves freed memory in glibc's heap; measured,
          * RSS then stays ~2 MB above what is live. Hand it back. */
@@ -264,6 +267,13 @@ static int publish_replay(void *ctx, const char *topic, const char *doc)
     return mqtt_link_publish(ctx, topic, doc, strlen(doc), 0, NULL);
 }
 
+static int publish_board(void *ctx, const char *tenant, const char *doc)
+{
+    char topic[TOPIC_MAX];
+    if (topic_board(topic, sizeof topic, tenant)) return -1;
+    return mqtt_link_publish(ctx, topic, doc, strlen(doc), 1, NULL);
+}
+
 static void on_uplink_seen(void *ctx, const char *topic, const void *payload, size_t len, int retained)
 {
     (void)retained;
@@ -278,8 +288,11 @@ static int wire_mqtt(app *a)
     if (!a->link) return -1;
     a->health = health_publisher_new(a->link, &a->status, a->pipeline, &a->registry);
     a->dynsec = dynsec_sync_new(a->link, &a->registry, a->config.bridge_user, &a->status);
-    a->orders = mqtt_orders_new(a->link, a->pipeline);
-    if (!a->health || !a->dynsec || !a->orders) return -1;
+    a->orders = mqtt_orders_new(a->link, a->pipeline, &a->registry);
+    a->board = board_new(&a->registry, a->config.board_ready_for_ms, publish_board, a->link);
+    if (!a->health || !a->dynsec || !a->orders || !a->board || pipeline_observe(a->pipeline, board_changed, a->board))
+        return -1;
+    board_load(a->board, a->journal);
     if (a->config.uplink) {
         a->uplink = uplink_replay_new(a->pipeline, &a->status, a->config.uplink_grace_ms, publish_replay, a->link);
         if (!a->uplink || mqtt_link_route(a->link, TOPIC_SUB_UPLINK_SEEN, 0, on_uplink_seen, a->uplink)) return -1;
@@ -288,11 +301,13 @@ static int wire_mqtt(app *a)
                                .retention_ms = a->config.retention_ms};
     /* At each connect, after the routes are subscribed:
      * 1. give the registry's devices and roles to the broker;
-     * 2. re-publish every open order's retained state;
-     * 3. then health: the broker stores our publishes in order, so a screen
+     * 2. re-publish every open order's retained state (and stations' views);
+     * 3. the pickup boards;
+     * 4. then health: the broker stores our publishes in order, so a screen
      *    that sees "ok" finds the retained view complete. */
     if (mqtt_link_on_connect(a->link, dynsec_sync_start, a->dynsec) ||
         mqtt_link_on_connect(a->link, republish_open, a->pipeline) ||
+        mqtt_link_on_connect(a->link, board_publish_all, a->board) ||
         mqtt_link_on_connect(a->link, health_publisher_publish, a->health) ||
         mqtt_link_after_batch(a->link, flush_pipeline, a->pipeline))
         return -1;
@@ -322,6 +337,7 @@ static void stop(app *a)
     if (a->http) http_server_on_websocket(a->http, NULL, NULL); /* closes during lws_context_destroy find no gateway */
     legacy_gateway_free(a->legacy);
     uplink_replay_free(a->uplink);
+    board_free(a->board);
     mqtt_orders_free(a->orders);
     dynsec_sync_free(a->dynsec);
     health_publisher_free(a->health);

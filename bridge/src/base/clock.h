@@ -9,5 +9,12 @@
 double kb_now_ms(void);
 /* ISO 8601 UTC with milliseconds, e.g. 2026-11-25T06:50:00.123Z. */
 void kb_iso_time(char *buf, size_t len);
+/* The same for a wall-clock time in milliseconds since 1970. */
+void kb_iso_from_ms(long long ms, char *buf, size_t len);
+/* Wall-clock milliseconds since 1970, now. */
+long long kb_wall_ms(void);
+/* Reads what kb_iso_time writes (milliseconds optional, "Z" required):
+ * milliseconds since 1970, or -1 if it is not such a time. */
+long long kb_iso_parse_ms(const char *iso);
 
 #endif

@@ -72,7 +72,8 @@ int config_from_env(kb_config *c, char *err, size_t errlen)
         port("KB_HTTP_PORT", "3002", &c->http_port, err, errlen) ||
         port("KB_WS_PORT", "3001", &c->ws_port, err, errlen) ||
         duration("KB_DEDUPE_WINDOW", "6h", &c->dedupe_window_ms, err, errlen) ||
-        duration("KB_RETENTION", "30d", &c->retention_ms, err, errlen))
+        duration("KB_RETENTION", "30d", &c->retention_ms, err, errlen) ||
+        duration("KB_BOARD_READY_FOR", "10m", &c->board_ready_for_ms, err, errlen))
         return -1;
     if (c->retention_ms < c->dedupe_window_ms) {
         snprintf(err, errlen, "KB_RETENTION is shorter than KB_DEDUPE_WINDOW: a re-send could outlive the order it "

@@ -6,6 +6,7 @@
  *   KB_BRIDGE_USER (kb-bridge) KB_BRIDGE_PASSWORD_FILE ($KB_DATA_DIR/broker/bridge.pw)
  *   KB_DEDUPE_WINDOW (6h)      KB_RETENTION (30d)     durations: 30d 6h 10m 90s
  *   KB_UPLINK (off; 1 = on)    KB_UPLINK_GRACE_MS (30000)
+ *   KB_BOARD_READY_FOR (10m: how long a ready number stays on the pickup board)
  *
  * The bridge's broker password is read from a file, never from the
  * environment or the command line, so it never shows in `ps` or a log. */
@@ -37,6 +38,7 @@ typedef struct {
     /* Re-send journaled events head office lacks (docs/UPLINK.md). */
     int uplink;
     double uplink_grace_ms;
+    int64_t board_ready_for_ms;
 } kb_config;
 
 int config_from_env(kb_config *c, char *err, size_t errlen);

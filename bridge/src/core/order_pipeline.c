@@ -11,6 +11,7 @@
 #include "json_util.h"
 #include "log.h"
 #include "order_fingerprint.h"
+#include "order_stations.h"
 
 /* Per-tenant last seq, authoritative in memory so a rolled-back batch never
  * hands out the same seq twice (seq never goes backwards for a kitchen). */
@@ -156,6 +157,26 @@ static char *event_json(const char *event, const char *order_number, order_statu
     return text;
 }
 
+/* A station's change: "status" when the order's status moved with it (the
+ * last part ready: the order is ready), else "station". */
+static char *station_event_json(const char *order_number, order_status status, order_status previous,
+                                const char *station, order_status part, int64_t seq, const char *at, const char *by)
+{
+    cJSON *ev = cJSON_CreateObject();
+    cJSON_AddStringToObject(ev, "event", status != previous ? "status" : "station");
+    cJSON_AddStringToObject(ev, "order_number", order_number);
+    cJSON_AddStringToObject(ev, "status", order_status_name(status));
+    if (status != previous) cJSON_AddStringToObject(ev, "previous", order_status_name(previous));
+    cJSON_AddStringToObject(ev, "station", station);
+    cJSON_AddStringToObject(ev, "station_status", order_status_name(part));
+    cJSON_AddNumberToObject(ev, "seq", (double)seq);
+    cJSON_AddStringToObject(ev, "at", at);
+    cJSON_AddStringToObject(ev, "by", by);
+    char *text = cJSON_PrintUnformatted(ev);
+    cJSON_Delete(ev);
+    return text;
+}
+
 #define NOT_RECORDED "the bridge cannot write its journal; the order was not recorded, send it again later"
 
 /* Journals a change; on failure the whole open batch is lost, so every ack
@@ -241,6 +262,12 @@ static void handle_create(kb_pipeline *p, const kb_origin *from, order_request *
         reject_code(p, from, req->order_number, KB_ERR_JOURNAL_UNAVAILABLE, "out of memory");
         return;
     }
+    order_rejection rej = {.error = KB_OK};
+    const registry_tenant *t = registry_find_tenant(*p->registry, from->tenant);
+    if (t && order_assign_stations(req->order, t, &rej) != KB_OK) {
+        reject_code(p, from, req->order_number, rej.error, rej.detail);
+        return;
+    }
     journal_order old = {0};
     int found = lookup(p, from, req->order_number, &old);
     if (found < 0) return;
@@ -311,6 +338,7 @@ static void handle_status(kb_pipeline *p, const kb_origin *from, order_request *
         int closing = !order_status_is_open(req->status);
         char *doc = NULL, *event = NULL;
         if (order) {
+            order_stations_follow(order, old.status, req->status);
             set_item(order, "status", cJSON_CreateString(order_status_name(req->status)));
             set_item(order, "seq", cJSON_CreateNumber((double)seq));
             set_item(order, "updated_at", cJSON_CreateString(now));
@@ -329,6 +357,78 @@ static void handle_status(kb_pipeline *p, const kb_origin *from, order_request *
     free(old.doc);
 }
 
+/* A station's report of its part: the part moves, and the order with it
+ * when that follows (order_stations.h); one change, one seq, one event. */
+static void handle_station(kb_pipeline *p, const kb_origin *from, order_request *req, double started)
+{
+    if (from->station[0] && strcmp(from->station, req->station) != 0) {
+        char detail[ORDER_DETAIL_MAX];
+        snprintf(detail, sizeof detail, "this screen is station %s; it may report only that station", from->station);
+        reject_code(p, from, req->order_number, KB_ERR_WRONG_STATION, detail);
+        return;
+    }
+    journal_order old = {0};
+    int found = lookup(p, from, req->order_number, &old);
+    if (found < 0) return;
+    if (!found) {
+        reject_code(p, from, req->order_number, KB_ERR_UNKNOWN_ORDER, "no such order for this tenant");
+        return;
+    }
+    cJSON *order = cJSON_Parse(old.doc);
+    order_status to = old.status;
+    station_move move = order ? order_station_move(order, old.status, req->station, req->status, &to) : STATION_UNKNOWN;
+    char detail[ORDER_DETAIL_MAX];
+    if (!order) {
+        reject_code(p, from, req->order_number, KB_ERR_JOURNAL_UNAVAILABLE, "out of memory");
+    } else if (!order_status_is_open(old.status)) {
+        snprintf(detail, sizeof detail, "the order is already %s", order_status_name(old.status));
+        reject_code(p, from, req->order_number, KB_ERR_ORDER_CLOSED, detail);
+    } else if (move == STATION_UNKNOWN) {
+        snprintf(detail, sizeof detail, "order %s has nothing for station %s", req->order_number, req->station);
+        reject_code(p, from, req->order_number, KB_ERR_UNKNOWN_STATION, detail);
+    } else if (move == STATION_UNCHANGED) {
+        p->status->duplicates++;
+        hold_ack(p, from, req->order_number, old.seq, old.status, 1, 0, started);
+    } else {
+        int64_t seq = next_seq(p, from->tenant);
+        char now[32];
+        kb_iso_time(now, sizeof now);
+        char *doc = NULL, *event = NULL;
+        if (seq >= 0) {
+            set_item(order, "status", cJSON_CreateString(order_status_name(to)));
+            set_item(order, "seq", cJSON_CreateNumber((double)seq));
+            set_item(order, "updated_at", cJSON_CreateString(now));
+            doc = cJSON_PrintUnformatted(order);
+            event = station_event_json(req->order_number, to, old.status, req->station, req->status, seq, now,
+                                       from->device);
+        }
+        journal_order state = {.status = to, .seq = seq, .created_seq = old.created_seq, .doc = doc};
+        memcpy(state.fingerprint, old.fingerprint, sizeof state.fingerprint);
+        apply_change(p, from, req->order_number, &state, doc, event, started);
+        free(doc);
+        free(event);
+    }
+    cJSON_Delete(order);
+    free(old.doc);
+}
+
+/* A station-bound kitchen's whole-order status: preparing and ready are its
+ * part's; accepted (a legacy kitchen's receipt) stays whole; closing the
+ * order is the expo's or the POS's. Returns 0 if the request goes on. */
+static int bound_whole_order(kb_pipeline *p, const kb_origin *from, order_request *req)
+{
+    if (!from->station[0] || req->kind != ORDER_REQ_STATUS) return 0;
+    if (req->status == ORDER_STATUS_PREPARING || req->status == ORDER_STATUS_READY) {
+        req->kind = ORDER_REQ_STATION;
+        snprintf(req->station, sizeof req->station, "%s", from->station);
+        return 0;
+    }
+    if (req->status == ORDER_STATUS_ACCEPTED) return 0;
+    reject_code(p, from, req->order_number, KB_ERR_WRONG_STATION,
+                "a station screen bumps its own part; the expo or the POS closes the order");
+    return -1;
+}
+
 int pipeline_origin(kb_pipeline *p, const char *tenant, const char *username, kb_origin *out)
 {
     const registry *r = *p->registry;
@@ -339,6 +439,8 @@ int pipeline_origin(kb_pipeline *p, const char *tenant, const char *username, kb
     snprintf(out->tenant, sizeof out->tenant, "%s", tenant);
     snprintf(out->device, sizeof out->device, "%s", dev->username);
     out->role = dev->role;
+    const char *station = registry_device_station(r, dev);
+    if (station) snprintf(out->station, sizeof out->station, "%s", station);
     return 0;
 }
 
@@ -352,8 +454,15 @@ static void handle(kb_pipeline *p, const kb_origin *from, const void *bytes, siz
         reject(p, from, &rej);
         return;
     }
-    if (req.kind == ORDER_REQ_CREATE) handle_create(p, from, &req, started);
-    else handle_status(p, from, &req, started, receipt && req.status == ORDER_STATUS_ACCEPTED);
+    if (bound_whole_order(p, from, &req) != 0) {
+        /* rejected */
+    } else if (req.kind == ORDER_REQ_CREATE) {
+        handle_create(p, from, &req, started);
+    } else if (req.kind == ORDER_REQ_STATION) {
+        handle_station(p, from, &req, started);
+    } else {
+        handle_status(p, from, &req, started, receipt && req.status == ORDER_STATUS_ACCEPTED);
+    }
     order_request_free(&req);
     /* A change left a batch open, or an ack is held (a duplicate's, ready
      * at once): the loop's owner commits and answers promptly. */

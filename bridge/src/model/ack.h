@@ -38,6 +38,7 @@ struct kb_origin {
     char tenant[REGISTRY_ID_MAX + 1];
     char device[REGISTRY_ID_MAX + 1]; /* registry username, or a legacy anonymous name */
     device_role role;
+    char station[REGISTRY_ID_MAX + 1]; /* a kitchen bound to one station; "" if none */
     kb_reply_fn reply;
     void *reply_ctx;
     uint64_t reply_id; /* the adapter's own handle, e.g. a connection id */

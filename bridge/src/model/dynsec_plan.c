@@ -7,7 +7,7 @@
 #include "topics.h"
 
 #define ROLE_PREFIX "kb-"
-#define MAX_ACLS 16
+#define MAX_ACLS (12 + 2 * REGISTRY_BOARD_TENANTS_MAX)
 
 typedef struct {
     const char *type;
@@ -28,7 +28,9 @@ static void add_read(acl *acls, int *n, const char *topic)
     add_acl(acls, n, "publishClientReceive", topic);
 }
 
-/* The complete ACL list of one device's role. */
+/* The complete ACL list of one device's role (docs/CONTRACT.md "Who may
+ * read what"). A station screen reads only its station's views, never the
+ * whole orders or the events; a board reads only board documents. */
 static int device_acls(const registry *r, const registry_device *d, acl *acls)
 {
     int n = 0;
@@ -37,18 +39,32 @@ static int device_acls(const registry *r, const registry_device *d, acl *acls)
         add_read(acls, &n, "outlet/#");
         return n;
     }
+    topic_device_info(topic, sizeof topic, d->username);
+    add_read(acls, &n, topic);
+    add_read(acls, &n, TOPIC_HEALTH);
+    if (d->role == DEVICE_BOARD) {
+        for (size_t i = 0; i < r->n_tenants; i++) {
+            if (!registry_board_shows(d, (int)i)) continue;
+            topic_board(topic, sizeof topic, r->tenants[i].id);
+            add_read(acls, &n, topic);
+        }
+        return n;
+    }
     const char *t = r->tenants[d->tenant].id;
     topic_device_in(topic, sizeof topic, t, d->role, d->username);
     add_acl(acls, &n, "publishClientSend", topic);
     topic_ack(topic, sizeof topic, t, d->role, d->username);
     add_read(acls, &n, topic);
+    const char *station = registry_device_station(r, d);
+    if (station) {
+        topic_station_order(topic, sizeof topic, t, station, "+");
+        add_read(acls, &n, topic);
+        return n;
+    }
     topic_order(topic, sizeof topic, t, "+");
     add_read(acls, &n, topic);
     topic_events(topic, sizeof topic, t);
     add_read(acls, &n, topic);
-    topic_device_info(topic, sizeof topic, d->username);
-    add_read(acls, &n, topic);
-    add_read(acls, &n, TOPIC_HEALTH);
     return n;
 }
 

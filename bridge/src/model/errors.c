@@ -16,6 +16,8 @@ static const char *const error_codes[KB_ERR__COUNT] = {
     [KB_ERR_UNKNOWN_ACTION] = "unknown_action",
     [KB_ERR_JOURNAL_UNAVAILABLE] = "journal_unavailable",
     [KB_ERR_ORDER_NUMBER_IN_USE] = "order_number_in_use",
+    [KB_ERR_WRONG_STATION] = "wrong_station",
+    [KB_ERR_UNKNOWN_STATION] = "unknown_station",
 };
 
 const char *kb_error_code(kb_error e)

@@ -18,6 +18,8 @@ typedef enum {
     KB_ERR_UNKNOWN_ACTION,
     KB_ERR_JOURNAL_UNAVAILABLE,
     KB_ERR_ORDER_NUMBER_IN_USE, /* an open order has this number, with other content */
+    KB_ERR_WRONG_STATION,       /* a station device reported another station's part */
+    KB_ERR_UNKNOWN_STATION,     /* the order has no part for that station */
     KB_ERR__COUNT
 } kb_error;
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const order_bridge_fields[] = {"status", "seq", "created_seq", "received_at", "updated_at", NULL};
+const char *const order_bridge_fields[] = {"status", "seq", "created_seq", "received_at", "updated_at", "stations", NULL};
 
 static int is_bridge_field(const char *key)
 {

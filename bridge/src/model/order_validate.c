@@ -184,7 +184,17 @@ static kb_error parse_doc(cJSON *doc, order_source source, const char *tenant,
         if (action && !(cJSON_IsString(action) && strcmp(action->valuestring, "status") == 0))
             return reject(rej, KB_ERR_UNKNOWN_ACTION, "a kitchen may only change status");
         req->kind = ORDER_REQ_STATUS;
-        return read_status(doc, rej, &req->status);
+        if ((e = read_status(doc, rej, &req->status)) != KB_OK) return e;
+        const cJSON *station = cJSON_GetObjectItemCaseSensitive(doc, "station");
+        if (!station || cJSON_IsNull(station)) return KB_OK;
+        if (!cJSON_IsString(station) || !charset_is(station->valuestring, sizeof req->station - 1,
+                                                    CHARSET_LOWER | CHARSET_DIGITS, "_-"))
+            return reject(rej, KB_ERR_INVALID_FIELD, "station must be a station id of the tenant");
+        if (req->status != ORDER_STATUS_PREPARING && req->status != ORDER_STATUS_READY)
+            return reject(rej, KB_ERR_INVALID_FIELD, "a station reports preparing or ready");
+        req->kind = ORDER_REQ_STATION;
+        snprintf(req->station, sizeof req->station, "%s", station->valuestring);
+        return KB_OK;
     }
     if (!action || cJSON_IsNull(action) ||
         (cJSON_IsString(action) && strcmp(action->valuestring, "create") == 0)) {

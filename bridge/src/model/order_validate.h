@@ -28,7 +28,8 @@
 typedef enum {
     ORDER_REQ_CREATE, /* a new order from a POS */
     ORDER_REQ_STATUS, /* a status change (kitchen, or POS with action=status) */
-    ORDER_REQ_CANCEL  /* a POS cancel */
+    ORDER_REQ_CANCEL, /* a POS cancel */
+    ORDER_REQ_STATION /* a kitchen's report of one station's part: preparing or ready */
 } order_request_kind;
 
 typedef enum { ORDER_SOURCE_POS, ORDER_SOURCE_KITCHEN } order_source;
@@ -36,7 +37,8 @@ typedef enum { ORDER_SOURCE_POS, ORDER_SOURCE_KITCHEN } order_source;
 typedef struct {
     order_request_kind kind;
     char order_number[ORDER_NUMBER_MAX + 1];
-    order_status status;   /* STATUS: the wanted status; CANCEL: cancelled */
+    order_status status;   /* STATUS, STATION: the wanted status; CANCEL: cancelled */
+    char station[32 + 1];  /* STATION: the station (a registry id) */
     cJSON *order;          /* CREATE: the order document, owned; else NULL */
 } order_request;
 

@@ -22,6 +22,8 @@ const char *device_role_name(device_role role)
     switch (role) {
     case DEVICE_POS: return "pos";
     case DEVICE_KITCHEN: return "kitchen";
+    case DEVICE_EXPO: return "expo";
+    case DEVICE_BOARD: return "board";
     default: return "admin";
     }
 }
@@ -55,20 +57,47 @@ static int copy_name(char *dst, const char *src, const char *what, char *err, si
     return 0;
 }
 
-static int add_device(registry *r, const char *username, device_role role, int tenant,
-                      char *err, size_t errlen)
+/* Adds a device; returns it, or NULL with err set. */
+static registry_device *add_device(registry *r, const char *username, device_role role, int tenant,
+                                   char *err, size_t errlen)
 {
-    if (!username || !registry_id_valid(username))
-        return error(err, errlen, "device username must be 1-%d characters of a-z 0-9 _ -",
-                     REGISTRY_ID_MAX);
-    if (strcmp(username, BRIDGE_USERNAME) == 0)
-        return error(err, errlen, "username %s is reserved for the bridge", BRIDGE_USERNAME);
-    if (registry_find_device(r, username))
-        return error(err, errlen, "device %s is listed twice", username);
+    if (!username || !registry_id_valid(username)) {
+        error(err, errlen, "device username must be 1-%d characters of a-z 0-9 _ -", REGISTRY_ID_MAX);
+        return NULL;
+    }
+    if (strcmp(username, BRIDGE_USERNAME) == 0) {
+        error(err, errlen, "username %s is reserved for the bridge", BRIDGE_USERNAME);
+        return NULL;
+    }
+    if (registry_find_device(r, username)) {
+        error(err, errlen, "device %s is listed twice", username);
+        return NULL;
+    }
     registry_device *d = &r->devices[r->n_devices++];
     memcpy(d->username, username, strlen(username) + 1);
     d->role = role;
     d->tenant = tenant;
+    d->station = -1;
+    return d;
+}
+
+static int parse_stations(registry_tenant *rt, const cJSON *t, char *err, size_t errlen)
+{
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(t, "stations");
+    if (!st) return 0;
+    if (!cJSON_IsArray(st) || cJSON_GetArraySize(st) < 1)
+        return error(err, errlen, "tenant %s: stations must be a non-empty array of ids", rt->id);
+    if (cJSON_GetArraySize(st) > REGISTRY_STATIONS_MAX)
+        return error(err, errlen, "tenant %s: at most %d stations", rt->id, REGISTRY_STATIONS_MAX);
+    const cJSON *s;
+    cJSON_ArrayForEach(s, st) {
+        if (!cJSON_IsString(s) || !registry_id_valid(s->valuestring))
+            return error(err, errlen, "tenant %s: a station must be 1-%d characters of a-z 0-9 _ -", rt->id,
+                         REGISTRY_ID_MAX);
+        if (registry_station_index(rt, s->valuestring) >= 0)
+            return error(err, errlen, "tenant %s: station %s is listed twice", rt->id, s->valuestring);
+        memcpy(rt->stations[rt->n_stations++], s->valuestring, strlen(s->valuestring) + 1);
+    }
     return 0;
 }
 
@@ -83,6 +112,10 @@ static int parse_tenant(registry *r, const cJSON *t, char *err, size_t errlen)
     memcpy(rt->id, id, strlen(id) + 1);
     const char *name = get_string(t, "name");
     if (copy_name(rt->name, name ? name : id, id, err, errlen)) return -1;
+    if (parse_stations(rt, t, err, errlen)) return -1;
+    const cJSON *names = cJSON_GetObjectItemCaseSensitive(t, "board_names");
+    if (names && !cJSON_IsBool(names)) return error(err, errlen, "tenant %s: board_names must be true or false", id);
+    rt->board_names = cJSON_IsTrue(names);
 
     const cJSON *devs = cJSON_GetObjectItemCaseSensitive(t, "devices");
     if (devs && !cJSON_IsArray(devs)) return error(err, errlen, "tenant %s: devices must be an array", id);
@@ -92,8 +125,43 @@ static int parse_tenant(registry *r, const cJSON *t, char *err, size_t errlen)
         device_role dr;
         if (role && strcmp(role, "pos") == 0) dr = DEVICE_POS;
         else if (role && strcmp(role, "kitchen") == 0) dr = DEVICE_KITCHEN;
-        else return error(err, errlen, "tenant %s: device role must be pos or kitchen", id);
-        if (add_device(r, get_string(d, "username"), dr, index, err, errlen)) return -1;
+        else if (role && strcmp(role, "expo") == 0) dr = DEVICE_EXPO;
+        else return error(err, errlen, "tenant %s: device role must be pos, kitchen or expo", id);
+        registry_device *dev = add_device(r, get_string(d, "username"), dr, index, err, errlen);
+        if (!dev) return -1;
+        const cJSON *station = cJSON_GetObjectItemCaseSensitive(d, "station");
+        if (!station) continue;
+        if (dr != DEVICE_KITCHEN)
+            return error(err, errlen, "device %s: only a kitchen device may be bound to a station", dev->username);
+        dev->station = cJSON_IsString(station) ? registry_station_index(rt, station->valuestring) : -1;
+        if (dev->station < 0)
+            return error(err, errlen, "device %s: station must be one of tenant %s's stations", dev->username, id);
+    }
+    return 0;
+}
+
+/* {"username": "court-board", "tenants": "*" | ["pizza", ...]}, after the tenants. */
+static int parse_board(registry *r, const cJSON *b, char *err, size_t errlen)
+{
+    registry_device *d = add_device(r, get_string(b, "username"), DEVICE_BOARD, -1, err, errlen);
+    if (!d) return -1;
+    const cJSON *tenants = cJSON_GetObjectItemCaseSensitive(b, "tenants");
+    if (cJSON_IsString(tenants) && strcmp(tenants->valuestring, "*") == 0) {
+        d->board_all = 1;
+        return 0;
+    }
+    if (!cJSON_IsArray(tenants) || cJSON_GetArraySize(tenants) < 1)
+        return error(err, errlen, "board %s: tenants must be \"*\" or a non-empty list of tenant ids", d->username);
+    if (cJSON_GetArraySize(tenants) > REGISTRY_BOARD_TENANTS_MAX)
+        return error(err, errlen, "board %s: list at most %d tenants, or \"*\" for all", d->username,
+                     REGISTRY_BOARD_TENANTS_MAX);
+    d->board_tenants = calloc((size_t)cJSON_GetArraySize(tenants), sizeof *d->board_tenants);
+    if (!d->board_tenants) return error(err, errlen, "out of memory");
+    const cJSON *t;
+    cJSON_ArrayForEach(t, tenants) {
+        const registry_tenant *rt = cJSON_IsString(t) ? registry_find_tenant(r, t->valuestring) : NULL;
+        if (!rt) return error(err, errlen, "board %s: tenants must name tenants of this registry", d->username);
+        d->board_tenants[d->n_board_tenants++] = (int)(rt - r->tenants);
     }
     return 0;
 }
@@ -116,8 +184,10 @@ static int parse_doc(registry *r, const cJSON *doc, char *err, size_t errlen)
 
     const cJSON *tenants = cJSON_GetObjectItemCaseSensitive(doc, "tenants");
     const cJSON *admins = cJSON_GetObjectItemCaseSensitive(doc, "admins");
+    const cJSON *boards = cJSON_GetObjectItemCaseSensitive(doc, "boards");
     if (!cJSON_IsArray(tenants)) return error(err, errlen, "tenants must be an array");
     if (admins && !cJSON_IsArray(admins)) return error(err, errlen, "admins must be an array");
+    if (boards && !cJSON_IsArray(boards)) return error(err, errlen, "boards must be an array");
 
     size_t n_tenants = (size_t)cJSON_GetArraySize(tenants), n_devices = 0;
     const cJSON *t;
@@ -126,6 +196,7 @@ static int parse_doc(registry *r, const cJSON *doc, char *err, size_t errlen)
         n_devices += cJSON_IsArray(devs) ? (size_t)cJSON_GetArraySize(devs) : 0;
     }
     n_devices += admins ? (size_t)cJSON_GetArraySize(admins) : 0;
+    n_devices += boards ? (size_t)cJSON_GetArraySize(boards) : 0;
     r->tenants = calloc(n_tenants ? n_tenants : 1, sizeof *r->tenants);
     r->devices = calloc(n_devices ? n_devices : 1, sizeof *r->devices);
     if (!r->tenants || !r->devices) return error(err, errlen, "out of memory");
@@ -134,7 +205,9 @@ static int parse_doc(registry *r, const cJSON *doc, char *err, size_t errlen)
         if (parse_tenant(r, t, err, errlen)) return -1;
     const cJSON *a;
     cJSON_ArrayForEach(a, admins)
-        if (add_device(r, get_string(a, "username"), DEVICE_ADMIN, -1, err, errlen)) return -1;
+        if (!add_device(r, get_string(a, "username"), DEVICE_ADMIN, -1, err, errlen)) return -1;
+    cJSON_ArrayForEach(a, boards)
+        if (parse_board(r, a, err, errlen)) return -1;
     return 0;
 }
 
@@ -179,6 +252,7 @@ int registry_load(const char *path, registry **out, char *err, size_t errlen)
 void registry_free(registry *r)
 {
     if (!r) return;
+    for (size_t i = 0; i < r->n_devices; i++) free(r->devices[i].board_tenants);
     free(r->tenants);
     free(r->devices);
     free(r);
@@ -201,4 +275,26 @@ const registry_tenant *registry_find_tenant(const registry *r, const char *id)
 const registry_tenant *registry_tenant_of(const registry *r, const registry_device *d)
 {
     return d->tenant >= 0 && (size_t)d->tenant < r->n_tenants ? &r->tenants[d->tenant] : NULL;
+}
+
+const char *registry_device_station(const registry *r, const registry_device *d)
+{
+    const registry_tenant *t = registry_tenant_of(r, d);
+    return t && d->station >= 0 && d->station < t->n_stations ? t->stations[d->station] : NULL;
+}
+
+int registry_station_index(const registry_tenant *t, const char *station)
+{
+    for (int i = 0; i < t->n_stations; i++)
+        if (strcmp(t->stations[i], station) == 0) return i;
+    return -1;
+}
+
+int registry_board_shows(const registry_device *d, int tenant)
+{
+    if (d->role != DEVICE_BOARD) return 0;
+    if (d->board_all) return 1;
+    for (size_t i = 0; i < d->n_board_tenants; i++)
+        if (d->board_tenants[i] == tenant) return 1;
+    return 0;
 }

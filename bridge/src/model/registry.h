@@ -12,18 +12,33 @@
 
 #define REGISTRY_ID_MAX 32
 #define REGISTRY_NAME_MAX 128
+#define REGISTRY_STATIONS_MAX 16
+#define REGISTRY_BOARD_TENANTS_MAX 24 /* more: "tenants": "*" */
 
-typedef enum { DEVICE_POS, DEVICE_KITCHEN, DEVICE_ADMIN } device_role;
+/* pos, kitchen (whole-order, or bound to one station), expo (whole orders
+ * with each station's progress), board (an outlet-level pickup screen that
+ * sees only numbers), admin. */
+typedef enum { DEVICE_POS, DEVICE_KITCHEN, DEVICE_ADMIN, DEVICE_EXPO, DEVICE_BOARD } device_role;
 
 typedef struct {
     char id[REGISTRY_ID_MAX + 1];
     char name[REGISTRY_NAME_MAX + 1];
+    /* "stations": where its items are made; an item names one of them, or
+     * goes to the first. None: items' station is free text, as before. */
+    char stations[REGISTRY_STATIONS_MAX][REGISTRY_ID_MAX + 1];
+    int n_stations;
+    int board_names; /* "board_names": the board shows an order's pickup_name */
 } registry_tenant;
 
 typedef struct {
     char username[REGISTRY_ID_MAX + 1];
     device_role role;
-    int tenant; /* index into tenants; -1 for admins */
+    int tenant;  /* index into tenants; -1 for admins and boards */
+    int station; /* a kitchen bound to one station: index into its tenant's stations; else -1 */
+    /* A board: every tenant, or the listed ones (indexes into tenants). */
+    int board_all;
+    int *board_tenants;
+    size_t n_board_tenants;
 } registry_device;
 
 typedef struct {
@@ -46,6 +61,12 @@ const registry_tenant *registry_find_tenant(const registry *r, const char *id);
 /* The tenant device `d` of `r` belongs to; NULL for an admin. */
 const registry_tenant *registry_tenant_of(const registry *r, const registry_device *d);
 const char *device_role_name(device_role role);
+/* The station a kitchen is bound to, NULL if none. */
+const char *registry_device_station(const registry *r, const registry_device *d);
+/* The index of `station` in tenant t's stations, -1 if it has no such one. */
+int registry_station_index(const registry_tenant *t, const char *station);
+/* 1 if board device `d` shows tenant index `tenant`. */
+int registry_board_shows(const registry_device *d, int tenant);
 /* 1 if s is 1-32 characters of [a-z0-9_-]. */
 int registry_id_valid(const char *s);
 

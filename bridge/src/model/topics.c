@@ -33,8 +33,8 @@ topic_kind topic_parse(const char *topic, topic_info *out)
     char copy[TOPIC_MAX];
     if (strlen(topic) >= sizeof copy) return TOPIC_OTHER;
     strcpy(copy, topic);
-    char *lv[6];
-    int n = split(copy, lv, 6);
+    char *lv[7];
+    int n = split(copy, lv, 7);
     if (n == 4 && strcmp(lv[0], "outlet") == 0 && strcmp(lv[1], "uplink") == 0 && strcmp(lv[2], "seen") == 0 &&
         copy_id(out->tenant, lv[3]))
         return out->kind = TOPIC_UPLINK_SEEN;
@@ -44,10 +44,16 @@ topic_kind topic_parse(const char *topic, topic_info *out)
         strcpy(out->order_number, lv[4]);
         return out->kind = TOPIC_ORDER_STATE;
     }
+    if (n == 7 && strcmp(lv[3], "stations") == 0 && strcmp(lv[5], "orders") == 0 && copy_id(out->station, lv[4]) &&
+        order_number_valid(lv[6])) {
+        strcpy(out->order_number, lv[6]);
+        return out->kind = TOPIC_STATION_VIEW;
+    }
     if (n != 6 || !copy_id(out->device, lv[4])) return TOPIC_OTHER;
     if (strcmp(lv[3], "pos") == 0 && strcmp(lv[5], "submit") == 0) return out->kind = TOPIC_POS_SUBMIT;
     if (strcmp(lv[3], "kitchen") == 0 && strcmp(lv[5], "status") == 0)
         return out->kind = TOPIC_KITCHEN_STATUS;
+    if (strcmp(lv[3], "expo") == 0 && strcmp(lv[5], "status") == 0) return out->kind = TOPIC_EXPO_STATUS;
     return TOPIC_OTHER;
 }
 
@@ -84,4 +90,14 @@ int topic_device_info(char *buf, size_t len, const char *device)
 int topic_uplink_replay(char *buf, size_t len, const char *tenant)
 {
     return fits(snprintf(buf, len, "outlet/uplink/replay/%s", tenant), len);
+}
+
+int topic_station_order(char *buf, size_t len, const char *tenant, const char *station, const char *order_number)
+{
+    return fits(snprintf(buf, len, "outlet/tenant/%s/stations/%s/orders/%s", tenant, station, order_number), len);
+}
+
+int topic_board(char *buf, size_t len, const char *tenant)
+{
+    return fits(snprintf(buf, len, "outlet/board/%s", tenant), len);
 }

@@ -21,6 +21,8 @@
 #define TOPIC_MAX 256
 #define TOPIC_SUB_SUBMIT "outlet/tenant/+/pos/+/submit"
 #define TOPIC_SUB_STATUS "outlet/tenant/+/kitchen/+/status"
+#define TOPIC_SUB_EXPO_STATUS "outlet/tenant/+/expo/+/status"
+#define TOPIC_SUB_STATION_VIEWS "outlet/tenant/+/stations/+/orders/+"
 #define TOPIC_SUB_ORDERS "outlet/tenant/+/orders/+"
 #define TOPIC_SUB_UPLINK_SEEN "outlet/uplink/seen/+"
 #define TOPIC_HEALTH "outlet/bridge/health"
@@ -32,6 +34,8 @@ typedef enum {
     TOPIC_POS_SUBMIT,
     TOPIC_KITCHEN_STATUS,
     TOPIC_ORDER_STATE,
+    TOPIC_EXPO_STATUS,
+    TOPIC_STATION_VIEW, /* a station's retained view of an order */
     TOPIC_DYNSEC_REPLY,
     TOPIC_UPLINK_SEEN
 } topic_kind;
@@ -40,7 +44,8 @@ typedef struct {
     topic_kind kind;
     char tenant[REGISTRY_ID_MAX + 1];
     char device[REGISTRY_ID_MAX + 1];          /* POS_SUBMIT, KITCHEN_STATUS */
-    char order_number[ORDER_NUMBER_MAX + 1]; /* ORDER_STATE */
+    char order_number[ORDER_NUMBER_MAX + 1]; /* ORDER_STATE, STATION_VIEW */
+    char station[REGISTRY_ID_MAX + 1];       /* STATION_VIEW */
 } topic_info;
 
 /* Classifies an incoming topic; ids that break the registry rules give OTHER. */
@@ -54,5 +59,9 @@ int topic_order(char *buf, size_t len, const char *tenant, const char *order_num
 int topic_events(char *buf, size_t len, const char *tenant);
 int topic_device_info(char *buf, size_t len, const char *device);
 int topic_uplink_replay(char *buf, size_t len, const char *tenant);
+/* A station's retained view of an order: outlet/tenant/<t>/stations/<s>/orders/<n>. */
+int topic_station_order(char *buf, size_t len, const char *tenant, const char *station, const char *order_number);
+/* A tenant's pickup board document: outlet/board/<t>. */
+int topic_board(char *buf, size_t len, const char *tenant);
 
 #endif

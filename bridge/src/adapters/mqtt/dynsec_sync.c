@@ -68,6 +68,20 @@ static void publish_device_info(dynsec_sync *ds, const registry *r, const regist
     if (t) {
         cJSON_AddStringToObject(info, "tenant", t->id);
         cJSON_AddStringToObject(info, "tenant_name", t->name);
+        cJSON *stations = cJSON_AddArrayToObject(info, "stations");
+        for (int i = 0; i < t->n_stations; i++) cJSON_AddItemToArray(stations, cJSON_CreateString(t->stations[i]));
+    }
+    const char *station = registry_device_station(r, d);
+    if (station) cJSON_AddStringToObject(info, "station", station);
+    if (d->role == DEVICE_BOARD) {
+        cJSON *shows = cJSON_AddArrayToObject(info, "tenants");
+        for (size_t i = 0; i < r->n_tenants; i++) {
+            if (!registry_board_shows(d, (int)i)) continue;
+            cJSON *one = cJSON_CreateObject();
+            cJSON_AddStringToObject(one, "id", r->tenants[i].id);
+            cJSON_AddStringToObject(one, "name", r->tenants[i].name);
+            cJSON_AddItemToArray(shows, one);
+        }
     }
     cJSON_AddStringToObject(info, "outlet", r->outlet_id);
     cJSON_AddStringToObject(info, "outlet_name", r->outlet_name);

@@ -6,19 +6,57 @@
 #include <string.h>
 
 #include "log.h"
+#include "order_stations.h"
 #include "topics.h"
 
 struct mqtt_orders {
     mqtt_link *link;
     kb_pipeline *pipeline;
+    registry *const *registry;
 };
+
+/* The order as station `station` may see it: only its items. */
+static char *station_view(const cJSON *order, const char *station, const char *first)
+{
+    cJSON *view = cJSON_Duplicate(order, 1);
+    cJSON *items = cJSON_GetObjectItemCaseSensitive(view, "items");
+    for (int i = cJSON_GetArraySize(items) - 1; i >= 0; i--)
+        if (strcmp(order_item_station(cJSON_GetArrayItem(items, i), first), station) != 0)
+            cJSON_DeleteItemFromArray(items, i);
+    if (view) cJSON_AddStringToObject(view, "station", station);
+    char *text = view ? cJSON_PrintUnformatted(view) : NULL;
+    cJSON_Delete(view);
+    return text;
+}
+
+/* Each station's retained view of the order (the broker lets a station
+ * screen read only its own): published after the state, or cleared with it
+ * for every station of the tenant. Their PUBACKs are not waited for. */
+static void publish_views(mqtt_orders *o, const char *tenant, const char *order_number, const char *doc)
+{
+    const registry_tenant *t = registry_find_tenant(*o->registry, tenant);
+    if (!t || t->n_stations == 0) return;
+    cJSON *order = doc ? cJSON_Parse(doc) : NULL;
+    const cJSON *parts = cJSON_GetObjectItemCaseSensitive(order, "stations");
+    char topic[TOPIC_MAX];
+    for (int i = 0; i < t->n_stations; i++) {
+        const char *s = t->stations[i];
+        if (topic_station_order(topic, sizeof topic, tenant, s, order_number)) continue;
+        char *view = order && cJSON_GetObjectItemCaseSensitive(parts, s) ? station_view(order, s, t->stations[0]) : NULL;
+        if (view || !doc) mqtt_link_publish(o->link, topic, view, view ? strlen(view) : 0, 1, NULL);
+        free(view);
+    }
+    cJSON_Delete(order);
+}
 
 static int publish_state(void *ctx, const char *tenant, const char *order_number, const char *doc, int *delivery)
 {
     mqtt_orders *o = ctx;
     char topic[TOPIC_MAX];
     if (topic_order(topic, sizeof topic, tenant, order_number)) return -1;
-    return mqtt_link_publish(o->link, topic, doc, doc ? strlen(doc) : 0, 1, delivery);
+    if (mqtt_link_publish(o->link, topic, doc, doc ? strlen(doc) : 0, 1, delivery) != 0) return -1;
+    publish_views(o, tenant, order_number, doc);
+    return 0;
 }
 
 static int publish_event(void *ctx, const char *tenant, const char *event_doc)
@@ -49,7 +87,7 @@ static void on_request(void *ctx, const char *topic, const void *payload, size_t
     mqtt_orders *o = ctx;
     topic_info t;
     topic_kind kind = topic_parse(topic, &t);
-    if (kind != TOPIC_POS_SUBMIT && kind != TOPIC_KITCHEN_STATUS) return;
+    if (kind != TOPIC_POS_SUBMIT && kind != TOPIC_KITCHEN_STATUS && kind != TOPIC_EXPO_STATUS) return;
     kb_origin from;
     if (pipeline_origin(o->pipeline, t.tenant, t.device, &from) != 0) {
         /* The broker's ACLs make this impossible for a registered device; a
@@ -70,16 +108,47 @@ static void on_retained_state(void *ctx, const char *topic, const void *payload,
         pipeline_reconcile(o->pipeline, t.tenant, t.order_number, payload, len);
 }
 
+/* A station's view the broker holds: cleared if the journal has no open
+ * order with that seq and a part for that station, re-published if stale. */
+static void on_retained_view(void *ctx, const char *topic, const void *payload, size_t len, int retained)
+{
+    mqtt_orders *o = ctx;
+    topic_info t;
+    if (!retained || len == 0 || topic_parse(topic, &t) != TOPIC_STATION_VIEW) return;
+    const registry_tenant *rt = registry_find_tenant(*o->registry, t.tenant);
+    journal_order cur = {0};
+    int found = journal_get_order(pipeline_journal(o->pipeline), t.tenant, t.order_number, &cur);
+    if (found < 0) return;
+    cJSON *order = found && order_status_is_open(cur.status) ? cJSON_Parse(cur.doc) : NULL;
+    int has_part = rt && rt->n_stations && order_station_status(order, t.station) != ORDER_STATUS_INVALID;
+    cJSON *held = has_part ? cJSON_ParseWithLength(payload, len) : NULL;
+    const cJSON *seq = cJSON_GetObjectItemCaseSensitive(held, "seq");
+    if (!has_part) {
+        log_info("clearing stale station view %s/%s/%s", t.tenant, t.station, t.order_number);
+        mqtt_link_publish(o->link, topic, NULL, 0, 1, NULL);
+    } else if (!cJSON_IsNumber(seq) || (int64_t)seq->valuedouble != cur.seq) {
+        char *view = station_view(order, t.station, rt->stations[0]);
+        if (view) mqtt_link_publish(o->link, topic, view, strlen(view), 1, NULL);
+        free(view);
+    }
+    cJSON_Delete(held);
+    cJSON_Delete(order);
+    free(cur.doc);
+}
+
 static void on_delivered(void *ctx, int mid) { pipeline_delivered(((mqtt_orders *)ctx)->pipeline, mid); }
 
-mqtt_orders *mqtt_orders_new(mqtt_link *link, kb_pipeline *p)
+mqtt_orders *mqtt_orders_new(mqtt_link *link, kb_pipeline *p, registry *const *reg)
 {
     mqtt_orders *o = calloc(1, sizeof *o);
     if (!o) return NULL;
     o->link = link;
     o->pipeline = p;
+    o->registry = reg;
     if (mqtt_link_route(link, TOPIC_SUB_SUBMIT, 0, on_request, o) || mqtt_link_route(link, TOPIC_SUB_STATUS, 0, on_request, o) ||
-        mqtt_link_route(link, TOPIC_SUB_ORDERS, 1, on_retained_state, o)) {
+        mqtt_link_route(link, TOPIC_SUB_EXPO_STATUS, 0, on_request, o) ||
+        mqtt_link_route(link, TOPIC_SUB_ORDERS, 1, on_retained_state, o) ||
+        mqtt_link_route(link, TOPIC_SUB_STATION_VIEWS, 1, on_retained_view, o)) {
         free(o);
         return NULL;
     }

@@ -34,8 +34,9 @@ const builder = (name) => compileTopicBuilder(topicsC, name, { constants: roleCo
 const c = {
     deviceIn: builder('topic_device_in'), ack: builder('topic_ack'), order: builder('topic_order'),
     events: builder('topic_events'), deviceInfo: builder('topic_device_info'),
+    stationOrder: builder('topic_station_order'), board: builder('topic_board'),
 };
-const C_ROLE = { pos: 'DEVICE_POS', kitchen: 'DEVICE_KITCHEN' };
+const C_ROLE = { pos: 'DEVICE_POS', kitchen: 'DEVICE_KITCHEN', expo: 'DEVICE_EXPO' };
 
 // Odd but valid ids, so a swapped argument shows.
 const T = 'tenant_t', D = 'device-d', N = 'A-1001.x';
@@ -103,7 +104,11 @@ test('nextStatus is the bridge\'s move to the next status; recallStatus its one 
 test('the device topics are the ones the bridge builds', () => {
     assert.equal(topics.submitTopic(T, D), c.deviceIn(T, C_ROLE.pos, D));
     assert.equal(topics.statusTopic(T, D), c.deviceIn(T, C_ROLE.kitchen, D));
-    for (const role of ['pos', 'kitchen']) assert.equal(topics.ackTopic(T, role, D), c.ack(T, C_ROLE[role], D), `ack of a ${role}`);
+    assert.equal(topics.statusTopic(T, D, 'expo'), c.deviceIn(T, C_ROLE.expo, D));
+    for (const role of ['pos', 'kitchen', 'expo']) assert.equal(topics.ackTopic(T, role, D), c.ack(T, C_ROLE[role], D), `ack of a ${role}`);
+    assert.equal(topics.stationOrderTopic(T, 'oven_1', N), c.stationOrder(T, 'oven_1', N));
+    assert.equal(topics.stationOrdersPrefix(T, 'oven_1'), c.stationOrder(T, 'oven_1', ''));
+    assert.equal(topics.boardTopic(T), c.board(T));
     assert.equal(topics.orderTopic(T, N), c.order(T, N));
     assert.equal(topics.ordersPrefix(T), c.order(T, ''));
     assert.equal(topics.ordersFilter(T), c.order(T, '+'));
@@ -116,6 +121,22 @@ test('the bridge\'s subscriptions match what the browser publishes to and reads'
     assert.equal(topics.submitTopic('+', '+'), defines.get('TOPIC_SUB_SUBMIT'));
     assert.equal(topics.statusTopic('+', '+'), defines.get('TOPIC_SUB_STATUS'));
     assert.equal(topics.ordersFilter('+'), defines.get('TOPIC_SUB_ORDERS'));
+    assert.equal(topics.statusTopic('+', '+', 'expo'), defines.get('TOPIC_SUB_EXPO_STATUS'));
+    assert.equal(topics.stationOrderTopic('+', '+', '+'), defines.get('TOPIC_SUB_STATION_VIEWS'));
+});
+
+test('deviceTopics of a station screen and an expo', () => {
+    const s = topics.deviceTopics({ tenant: T, role: 'kitchen', station: 'oven_1' }, D);
+    assert.equal(s.orders, c.stationOrder(T, 'oven_1', '+'));
+    assert.equal(s.events, null, 'a station screen reads no events');
+    assert.equal(s.status, c.deviceIn(T, C_ROLE.kitchen, D));
+    assert.deepEqual(topics.classifyTenantTopic(c.stationOrder(T, 'oven_1', N), s), { kind: 'order', orderNumber: N });
+    assert.equal(topics.classifyTenantTopic(c.order(T, N), s), null);
+    assert.equal(topics.classifyTenantTopic(c.events(T), s), null);
+    const e = topics.deviceTopics({ tenant: T, role: 'expo' }, D);
+    assert.equal(e.status, c.deviceIn(T, C_ROLE.expo, D));
+    assert.equal(e.ack, c.ack(T, C_ROLE.expo, D));
+    assert.equal(e.orders, c.order(T, '+'));
 });
 
 test('deviceTopics of a POS and a kitchen device', () => {
@@ -138,6 +159,7 @@ test('deviceTopics of a POS and a kitchen device', () => {
 
 test('every topic builder the browser has is checked here', () => {
     const checked = ['submitTopic', 'statusTopic', 'ackTopic', 'ordersPrefix', 'orderTopic', 'ordersFilter', 'eventsTopic',
-        'deviceInfoTopic', 'deviceTopics', 'classifyTenantTopic', 'HEALTH_TOPIC'];
+        'deviceInfoTopic', 'deviceTopics', 'classifyTenantTopic', 'HEALTH_TOPIC', 'stationOrdersPrefix', 'stationOrderTopic',
+        'boardTopic'];
     assert.deepEqual(Object.keys(topics).sort(), [...checked].sort(), 'a new export of kb/topics.mjs needs a check against topics.c here');
 });

@@ -192,7 +192,7 @@ export class KitchenBus {
         const t = this._topics();
         this.snapshot.begin(epoch);
         // 1. The tenant topics: the broker sends the retained open orders right after the SUBACK.
-        await this.link.subscribe([t.ack, t.events, t.orders]);
+        await this.link.subscribe([t.ack, t.events, t.orders].filter(Boolean));
         if (epoch !== this.epoch) return;
         // 2. Then health + info again: their retained copies arrive after every retained
         //    order, so the info message marks the end of the open-order snapshot.

@@ -97,7 +97,7 @@ static int serve_file(struct lws *wsi, http_session *s, const http_server *srv, 
 {
     static const struct {
         const char *uri, *file;
-    } pages[] = {{"/", "/index.html"}, {"/kitchen", "/kitchen.html"}, {"/pos", "/pos.html"}};
+    } pages[] = {{"/", "/index.html"}, {"/kitchen", "/kitchen.html"}, {"/pos", "/pos.html"}, {"/board", "/board.html"}};
     for (size_t i = 0; i < sizeof pages / sizeof *pages; i++)
         if (strcmp(uri, pages[i].uri) == 0) uri = pages[i].file;
     char path[1024 + 256];

@@ -16,7 +16,6 @@
 #include "order_status.h"
 #include "order_validate.h"
 
-#define NAME_MAX_LEN 32
 
 typedef struct {
     char number[ORDER_NUMBER_MAX + 1];
@@ -24,7 +23,7 @@ typedef struct {
     long long since_ms;   /* ready: when it became ready (wall clock) */
     int64_t seq;          /* the order's created_seq: arrival order */
     int expired;          /* ready for longer than ready_for: no longer shown */
-    char name[NAME_MAX_LEN + 1];
+    char name[ORDER_PICKUP_NAME_MAX + 1];
 } board_entry;
 
 typedef struct board_tenant {

@@ -147,9 +147,14 @@ static kb_error check_new_order(cJSON *doc, const char *tenant, order_rejection 
         if ((e = check_item(it, i, rej)) != KB_OK) return e;
 
     static const char *const texts[] = {"tenant_name", "customer_name", "order_type", "notes",
-                                        "created_at"};
+                                        "created_at", "pickup_name"};
     for (size_t k = 0; k < sizeof texts / sizeof *texts; k++)
         if ((e = check_text(doc, texts[k], 0, "", rej)) != KB_OK) return e;
+    /* The name a pickup board may show beside the number: a first name. */
+    const cJSON *pickup = cJSON_GetObjectItemCaseSensitive(doc, "pickup_name");
+    if (cJSON_IsString(pickup) && strlen(pickup->valuestring) > ORDER_PICKUP_NAME_MAX)
+        return reject(rej, KB_ERR_INVALID_FIELD, "pickup_name may be at most %d bytes (a first name)",
+                      ORDER_PICKUP_NAME_MAX);
     if ((e = check_text(doc, "table", 1, "", rej)) != KB_OK) return e;
 
     const cJSON *prio = cJSON_GetObjectItemCaseSensitive(doc, "priority");

@@ -23,6 +23,7 @@
 #define ORDER_MAX_ITEMS 200
 #define ORDER_TEXT_MAX 2000
 #define ORDER_DETAIL_MAX 160
+#define ORDER_PICKUP_NAME_MAX 32
 
 
 typedef enum {

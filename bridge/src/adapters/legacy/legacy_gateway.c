@@ -362,7 +362,7 @@ static void on_established(legacy_gateway *g, legacy_conn *c)
             /* A device: the registry fixes its role and tenant; the broker,
              * which holds the passwords, says whether the password is right. */
             const registry_device *dev = registry_find_device((*g->registry), user);
-            if (!dev || dev->role == DEVICE_ADMIN || !registry_id_valid(user)) {
+            if (!dev || (dev->role != DEVICE_POS && dev->role != DEVICE_KITCHEN) || !registry_id_valid(user)) {
                 close_conn(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "unauthorized: wrong username or password", 0);
             } else if (typed && dev->role != c->role) {
                 close_conn(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "client-type does not match this device's role", 0);

@@ -148,7 +148,7 @@ static int by_seq(const void *a, const void *b)
 static char *document(board *b, board_tenant *t)
 {
     const registry_tenant *rt = registry_find_tenant(*b->registry, t->tenant);
-    qsort(t->entries, t->n, sizeof *t->entries, by_seq);
+    if (t->n > 1) qsort(t->entries, t->n, sizeof *t->entries, by_seq);
     cJSON *doc = cJSON_CreateObject();
     cJSON_AddStringToObject(doc, "tenant", t->tenant);
     cJSON_AddStringToObject(doc, "tenant_name", rt ? rt->name : t->tenant);

@@ -35,9 +35,10 @@ export function showConnection(bus, pill, extra = () => {}) {
 /**
  * Log in as a device of the given role. Credentials come from ?user=&pass= (handy
  * for setting up a tablet once), or the ones remembered on this device, or the
- * login form. Resolves with a connected KitchenBus whose device has that role.
+ * login form. Resolves with a connected KitchenBus whose device has that role
+ * (or one of `roles`: the kitchen page also takes an expo device).
  */
-export async function login(role, { onBus } = {}) {
+export async function login(role, { onBus, roles = [role] } = {}) {
     const key = `kb:login:${role}`;
     const params = new URLSearchParams(location.search);
     let creds = null;
@@ -56,7 +57,7 @@ export async function login(role, { onBus } = {}) {
     for (;;) {
         if (!creds) creds = await askLogin(role);
         const bus = await connect({ url: cfg.url, username: creds.username, password: creds.password });
-        const verdict = await firstVerdict(bus, role);
+        const verdict = await firstVerdict(bus, role, roles);
         if (verdict === 'ok') {
             localStorage.setItem(key, JSON.stringify(creds));
             hideLogin();
@@ -73,7 +74,7 @@ export async function login(role, { onBus } = {}) {
 
 /** 'ok' once the device is known (or the broker is unreachable but we have
  *  logged in here before: work offline); otherwise the reason to show. */
-function firstVerdict(bus, role) {
+function firstVerdict(bus, role, roles) {
     return new Promise((resolve) => {
         let done = false;
         let off = null, offInfo = null;
@@ -87,7 +88,7 @@ function firstVerdict(bus, role) {
             if (done) return;
             if (bus.authRefused) return finish('Wrong username or password.');
             if (bus.info) {
-                if (bus.info.role !== role) return finish(`“${bus.username}” is a ${bus.info.role} device, not a ${role} device.`);
+                if (!roles.includes(bus.info.role)) return finish(`“${bus.username}” is a ${bus.info.role} device, not a ${role} device.`);
                 return finish('ok');
             }
             const box = loginBox();

@@ -1,16 +1,43 @@
-// The kitchen display (/kitchen).
-import { nextStatus, recallStatus } from '../kb/status.mjs';
+// The kitchen display (/kitchen). One page, three screens, by the device that
+// logs in (its retained info):
+//   - a whole-order kitchen (role kitchen, no station): every order, moved
+//     on Accept -> Start -> Ready -> Served, with a station filter;
+//   - a station screen (role kitchen, "station": "oven"): only the orders
+//     with items for that station, and only those items (the broker gives it
+//     nothing else); a bump moves the station's part (Start -> Ready), and a
+//     part that is ready leaves the screen until it is recalled;
+//   - the expo screen (role expo): every open order with a chip per station
+//     (not started / in progress / done); a bump moves the whole order on.
+// A rush fits the screen: tickets are laid out in columns and pages
+// (js/paging.mjs), a tall ticket continuing in the next column; bump-bar keys
+// flip the pages and the "+N more" says what is off the page. Every age and
+// the clock run on the bridge's clock (kb/clock.mjs).
+import { nextStatus, recallStatus, nextPartStatus, recallPartStatus, isPartDone, isReady } from '../kb/status.mjs';
+import { bridgeNow, clockMeasured, clockOffset, keepClock } from '../kb/clock.mjs';
 import { $, el, formatAge, login, logout, showConnection, STATUS_LABEL } from './common.mjs';
 import { createAlerts } from './alerts.mjs';
+import { layoutPages, clampPage, flipPage, pageOfTicket, hiddenCount, slotKey, slotTicket, columnCount } from './paging.mjs';
 
 const NEXT_LABEL = { new: 'Accept', accepted: 'Start', preparing: 'Ready', ready: 'Served' };
+const PART_NEXT_LABEL = { new: 'Start', preparing: 'Ready' };
+const PART_LABEL = { new: 'Not started', preparing: 'In progress', ready: 'Done' };
+/** Columns are at least this many rem wide. */
+const MIN_COLUMN_REM = 11;
+/** Ages wait this long for the bridge's clock before they fall back to this device's. */
+const CLOCK_WAIT_MS = 5000;
 
 // Test and support hooks: everything here counts real calls, nothing is simulated.
 // The alert counters (alertsPlayed, cancelAlertsPlayed, alertsMissed, spoken,
 // notified, soundArmed) are kept by alerts.mjs.
 const kb = window.__kb = {
     state: 'offline', reason: 'starting', stateLog: [], bus: null,
-    cards: () => [...cards.values()].map((c) => ({ order_number: c.order.order_number, status: c.order.status, closed: c.closed?.status || null })),
+    cards: () => [...cards.values()].map((c) => ({
+        order_number: c.order.order_number, status: c.order.status, closed: c.closed?.status || null,
+        part: mode === 'station' ? partOf(c) : null, stations: c.order.stations || null,
+    })),
+    mode: () => mode,
+    paging: () => ({ page, pages: layout.pages.length, shown: shownOnPage(), hidden: layout.hidden, total: layout.list.length }),
+    clock: () => ({ measured: clockMeasured(), offset: clockOffset(), now: bridgeNow() }),
 };
 const alerts = createAlerts(kb, { toast });
 
@@ -18,7 +45,13 @@ const cards = new Map();            // order_number -> {order, seenAt, closed, p
 let selected = null;                // order_number
 const bumped = [];                  // [{order_number, from, to}] most recent last
 let bus = null;
-let station = localStorage.getItem('kb:kitchen:station') || '';
+let filter = localStorage.getItem('kb:kitchen:station') || '';
+let mode = 'kitchen';               // 'kitchen' | 'station' | 'expo'
+let myStation = '';                 // a station screen's station
+let tenantStations = [];            // the tenant's stations, in the registry's order
+let page = 0;
+let layout = { pages: [], list: [], hidden: 0 };
+const startedAt = Date.now();
 const thresholds = loadThresholds();
 
 // ---- settings ---------------------------------------------------------------
@@ -64,118 +97,303 @@ const itemName = (it) => it.name ?? it.product_name ?? '?';
 const itemQty = (it) => Number(it.qty ?? it.quantity ?? 1);
 const mods = (it) => (Array.isArray(it.modifiers) ? it.modifiers : it.modifiers ? [it.modifiers] : [])
     .map((m) => (typeof m === 'string' ? m : m?.name ?? JSON.stringify(m)));
+/** An item's station: its own, or the tenant's first (as the bridge routes it). */
+const itemStation = (it) => it.station || tenantStations[0] || '';
 
-function ageBase(c) {
+/** A station screen's part of an order (the view's "stations" map names it). */
+function partOf(c) { return c.order.stations?.[myStation] ?? c.order.status; }
+/** The status a card shows and bumps: the part's on a station screen, else the order's. */
+function statusOf(c) { return mode === 'station' ? partOf(c) : c.order.status; }
+function nextOf(s) { return mode === 'station' ? nextPartStatus(s) : nextStatus(s); }
+function recallOf(s) { return mode === 'station' ? recallPartStatus(s) : recallStatus(s); }
+/** A station screen's finished part: off the screen until recalled. */
+function isDone(c) { return mode === 'station' && !c.closed && isPartDone(partOf(c)); }
+
+function ageBase(c, now) {
     const t = Date.parse(c.order.received_at || c.order.created_at || '');
-    // A tablet with a wrong clock must not turn every card red: fall back to when we first saw it.
-    if (!Number.isFinite(t) || t > Date.now() + 5000 || Date.now() - t > 12 * 3600 * 1000) return c.seenAt;
+    // The bridge stamps received_at on its own clock; a value from the future or
+    // from long ago (a POS clock) falls back to when this screen first saw it.
+    if (!Number.isFinite(t) || t > now + 5000 || now - t > 12 * 3600 * 1000) return c.seenAt;
     return t;
 }
 
 function visibleCards() {
     return [...cards.values()]
-        .filter((c) => !station || (c.order.items || []).some((it) => (it.station || '') === station))
+        .filter((c) => !isDone(c))
+        .filter((c) => mode === 'station' || !filter || (c.order.items || []).some((it) => itemStation(it) === filter))
         .sort((a, b) => (b.order.priority === 'rush') - (a.order.priority === 'rush')
             || (a.order.created_seq ?? a.order.seq ?? 0) - (b.order.created_seq ?? b.order.seq ?? 0)
             || a.seenAt - b.seenAt);
 }
 
+/** The order numbers on the visible page, in order. */
+function shownOnPage() {
+    const pg = layout.pages[page];
+    return pg ? pg.tickets.map((i) => layout.list[i].order.order_number) : [];
+}
+
 // ---- rendering ------------------------------------------------------------------
+let renderQueued = false;
+/** Renders once for a burst of bus messages (a snapshot of 40 orders is one layout). */
+function renderSoon() {
+    if (renderQueued) return;
+    renderQueued = true;
+    const run = () => { if (renderQueued) render(); };
+    requestAnimationFrame(run);
+    setTimeout(run, 100);                 // a hidden tab gets no animation frames
+}
+
 function render() {
+    renderQueued = false;
     const list = visibleCards();
     const root = $('#cards');
-    root.replaceChildren();
-    if (!list.length) root.append(el('div', { class: 'empty', text: cards.size ? 'No open orders for this station' : 'No open orders' }));
-    list.forEach((c, i) => root.append(renderCard(c, i)));
+    if (!list.length) {
+        layout = { pages: [], list, hidden: 0 };
+        page = 0;
+        const why = mode === 'station' ? `No open orders for the ${myStation} station`
+            : cards.size ? 'No open orders for this station' : 'No open orders';
+        root.replaceChildren(el('div', { class: 'empty', text: why }));
+    } else {
+        layOut(root, list);
+    }
+    renderPager();
     renderAllDay();
     renderStations();
     tick();
 }
 
-function renderCard(c, i) {
+/** Measures every ticket at the column width, pages them (js/paging.mjs), and
+ *  puts the visible page's fragments in its columns. */
+function layOut(root, list) {
+    const rem = parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
+    const gap = 0.6 * rem;
+    const width = root.clientWidth;
+    const height = root.clientHeight;
+    const columns = columnCount(width, MIN_COLUMN_REM * rem, gap);
+    const colWidth = (width - (columns - 1) * gap) / columns;
+    const measure = $('#measure');
+    measure.style.width = `${colWidth}px`;
+    const built = list.map((c) => renderCard(c));
+    const sample = contHeader('0', 'new');
+    measure.replaceChildren(...built.map((b) => b.card), el('article', { class: 'ticket cont' }, sample));
+    const contHead = Math.ceil(sample.getBoundingClientRect().height);
+    const tickets = built.map((b) => measureTicket(b));
+    measure.replaceChildren();
+    const pages = layoutPages(tickets, { columns, height, gap, contHead, chrome: tickets[0]?.chrome ?? 0 });
+    // The selected card's page is the one to show (arrows move across pages).
+    const sel = selected ? list.findIndex((c) => c.order.order_number === selected) : -1;
+    if (sel >= 0 && !pages[clampPage(page, pages.length)].tickets.includes(sel)) page = pageOfTicket(pages, sel);
+    page = clampPage(page, pages.length);
+    layout = { pages, list, hidden: hiddenCount(pages, page, list.length) };
+    const pg = pages[page];
+    if (selected && !pg.tickets.some((i) => list[i].order.order_number === selected)) selected = null;
+    root.style.setProperty('--columns', String(columns));
+    root.style.setProperty('--gap', `${gap}px`);
+    root.replaceChildren(...pg.columns.map((col) => el('div', { class: 'col' },
+        col.map((f) => fragment(built[f.ticket], tickets[f.ticket], f, height)))));
+    pg.tickets.forEach((i, k) => {
+        const slot = built[i].card.querySelector('.slot');
+        if (slot) slot.textContent = slotKey(k);
+    });
+}
+
+/** The pieces a ticket may break between: its header and first item are one,
+ *  its last item and what follows another, every item between them one each.
+ *  The items' list (ul.items) is cut between fragments: each gets its own. */
+function measureTicket(b) {
+    const blocks = [];
+    for (const k of b.card.children) {
+        if (k.matches('ul.items')) {
+            const lis = [...k.children];
+            const cs = getComputedStyle(k);
+            const [padTop, padBottom] = [parseFloat(cs.paddingTop) || 0, parseFloat(cs.paddingBottom) || 0];
+            lis.forEach((li, i) => blocks.push({ node: li, item: true,
+                h: li.getBoundingClientRect().height + (i === 0 ? padTop : 0) + (i === lis.length - 1 ? padBottom : 0) }));
+            if (!lis.length) blocks.push({ node: k, h: k.getBoundingClientRect().height });
+        } else {
+            blocks.push({ node: k, h: k.getBoundingClientRect().height });
+        }
+    }
+    const chrome = Math.max(0, b.card.getBoundingClientRect().height - blocks.reduce((a, x) => a + x.h, 0));
+    const items = blocks.map((x, i) => (x.item ? i : -1)).filter((i) => i >= 0);
+    const groups = [];
+    if (items.length < 2) groups.push([0, blocks.length]);
+    else {
+        groups.push([0, items[0] + 1]);
+        for (const i of items.slice(1, -1)) groups.push([i, i + 1]);
+        groups.push([items[items.length - 1], blocks.length]);
+    }
+    b.blocks = blocks;
+    b.groups = groups;
+    // Rounded up: a column never gets a pixel more than it holds.
+    const sum = (a, z) => blocks.slice(a, z).reduce((s, x) => s + x.h, 0);
+    return { units: groups.map(([a, z]) => Math.ceil(sum(a, z))), chrome: Math.ceil(chrome) };
+}
+
+/** One fragment of a ticket: the ticket itself (its first piece), or a
+ *  continuation with a small header. */
+function fragment(b, t, f, height) {
+    const blocks = b.groups.slice(f.from, f.to).flatMap(([a, z]) => b.blocks.slice(a, z));
+    const nodes = [];
+    const firstItem = b.blocks.findIndex((x) => x.item);
+    const lastItem = b.blocks.length - 1 - [...b.blocks].reverse().findIndex((x) => x.item);
+    for (const x of blocks) {
+        if (!x.item) { nodes.push(x.node); continue; }
+        let ul = nodes[nodes.length - 1];
+        if (!ul || ul.tagName !== 'UL') {
+            const at = b.blocks.indexOf(x);
+            ul = el('ul', { class: `items${at !== firstItem ? ' cut-top' : ''}` });
+            nodes.push(ul);
+        }
+        ul.append(x.node);
+    }
+    for (const ul of nodes) {
+        if (ul.tagName === 'UL' && b.blocks.indexOf(b.blocks.find((x) => x.node === ul.lastChild)) !== lastItem) ul.classList.add('cut-bottom');
+    }
+    let node;
+    if (!f.cont) {
+        node = b.card;
+        node.replaceChildren(...nodes);
+    } else {
+        const n = b.c.order.order_number;
+        node = el('article', { class: `${b.card.className.replace(/\bcard\b/, '')} ticket cont`, 'data-cont': n, onclick: () => select(n) },
+            contHeader(n, statusOf(b.c)), ...nodes);
+    }
+    node.classList.toggle('more', f.more);
+    if (f.height >= height) node.style.maxHeight = `${height}px`;
+    return node;
+}
+
+function contHeader(n, status) {
+    return el('header', { class: 'conthead' }, el('span', { class: 'num', text: n }), el('span', { class: 'contlabel', text: 'cont.' }),
+        el('span', { class: 'status-dot', title: STATUS_LABEL[status] || status }), el('span', { class: 'age', 'data-testid': 'age' }));
+}
+
+function renderCard(c) {
     const o = c.order;
     const n = o.order_number;
     const closed = c.closed;
-    const status = closed ? closed.status : o.status;
+    const st = statusOf(c);
+    const status = closed ? closed.status : st;
     const meta = [
         o.table != null && o.table !== '' ? el('span', {}, 'Table ', el('b', { text: String(o.table) })) : null,
         o.customer_name ? el('b', { text: o.customer_name }) : null,
         o.order_type ? el('span', { text: String(o.order_type).replace(/_/g, ' ') }) : null,
     ].filter(Boolean);
-    const metaRow = meta.length ? el('div', { class: 'meta' }, ...meta.flatMap((m, k) => (k ? [' · ', m] : [m]))) : null;
-    const items = el('ul', { class: 'items' }, (o.items || []).map((it) => el('li', {
-        class: station && (it.station || '') !== station ? 'other-station' : null,
-    },
-    it.station ? el('span', { class: 'station', text: it.station }) : null,
-    el('span', { class: 'qty', text: `${itemQty(it)}×` }), el('span', { class: 'name', text: itemName(it) }),
-    mods(it).length ? el('div', { class: 'mods', text: mods(it).join(', ') }) : null,
-    it.notes ? el('div', { class: 'inote', text: it.notes }) : null)));
+    const parts = o.stations && typeof o.stations === 'object' ? o.stations : null;
+    const items = el('ul', { class: 'items' }, (o.items || []).map((it) => {
+        const where = itemStation(it);
+        const dim = (mode === 'kitchen' && filter && where !== filter)
+            || (mode === 'expo' && parts && isPartDone(parts[where]));
+        return el('li', { class: `item${dim ? ' other-station' : ''}`, 'data-station': where || null },
+            mode !== 'station' && where && (it.station || tenantStations.length) ? el('span', { class: 'station', text: where }) : null,
+            el('span', { class: 'qty', text: `${itemQty(it)}×` }), el('span', { class: 'name', text: itemName(it) }),
+            mods(it).length ? el('div', { class: 'mods', text: mods(it).join(', ') }) : null,
+            it.notes ? el('div', { class: 'inote', text: it.notes }) : null);
+    }));
 
     let actions;
     if (closed) {
         actions = [el('span', { class: 'status', text: STATUS_LABEL[status] || status }),
             el('button', { class: 'bump', 'data-testid': 'dismiss', onclick: (e) => { e.stopPropagation(); dismiss(n); } }, 'Dismiss')];
     } else {
-        const next = nextStatus(o.status);
-        actions = [el('span', { class: 'status', 'data-testid': 'status', text: STATUS_LABEL[o.status] || o.status }),
+        const next = nextOf(st);
+        const back = recallOf(st);
+        const label = mode === 'station' ? PART_NEXT_LABEL[st] : NEXT_LABEL[st];
+        const shown = mode === 'station' ? PART_LABEL[st] || st : STATUS_LABEL[st] || st;
+        actions = [el('span', { class: 'status', 'data-testid': 'status', text: shown }),
             c.pending ? el('span', { class: 'pending', text: `→ ${STATUS_LABEL[c.pending]}…` }) : null,
-            recallStatus(o.status) ? el('button', { class: 'recall', title: `Back to ${recallStatus(o.status)}`, onclick: (e) => { e.stopPropagation(); move(n, recallStatus(o.status)); } }, 'Recall') : null,
-            next ? el('button', { class: 'bump', 'data-testid': 'bump', onclick: (e) => { e.stopPropagation(); bump(n); } }, NEXT_LABEL[o.status]) : null];
+            back ? el('button', { class: 'recall', title: `Back to ${back}`, onclick: (e) => { e.stopPropagation(); move(n, back); } }, 'Recall') : null,
+            next ? el('button', { class: 'bump', 'data-testid': 'bump', onclick: (e) => { e.stopPropagation(); bump(n); } }, label) : null];
     }
+    const chips = mode === 'expo' && parts ? el('div', { class: 'chips', 'data-testid': 'chips' },
+        stationOrder(Object.keys(parts)).map((s) => el('span', {
+            class: `chip part-${parts[s]}`, 'data-testid': 'chip', 'data-station': s, 'data-part': parts[s],
+            title: `${s}: ${PART_LABEL[parts[s]] || parts[s]}`,
+        }, el('span', { class: 'mark' }), s))) : null;
     const card = el('article', {
-        class: ['card', `status-${o.status}`, closed ? 'closed' : '', n === selected ? 'selected' : '', c.fresh ? 'fresh' : ''].join(' '),
-        'data-order': n, 'data-status': status, 'data-testid': 'order-card', onclick: () => select(n),
+        class: ['ticket', 'card', `status-${st}`, closed ? 'closed' : '', n === selected ? 'selected' : '', c.fresh ? 'fresh' : ''].join(' '),
+        'data-order': n, 'data-status': status, 'data-testid': 'order-card', 'data-part': mode === 'station' ? st : null,
+        onclick: () => select(n),
     },
-    el('header', {}, el('span', { class: 'slot', text: i < 10 ? String((i + 1) % 10) : '' }), el('span', { class: n.length > 10 ? 'num long' : 'num', text: n }),
+    el('header', {}, el('span', { class: 'slot' }), el('span', { class: n.length > 10 ? 'num long' : 'num', text: n }),
         el('span', { class: 'age', 'data-testid': 'age' })),
     closed ? el('div', { class: 'stamp', 'data-testid': 'stamp', text: status === 'cancelled' ? 'CANCELLED' : 'CLOSED' }) : null,
     o.priority === 'rush' ? el('div', { class: 'rush', text: 'RUSH' }) : null,
-    metaRow, items,
+    meta.length ? el('div', { class: 'meta' }, ...meta.flatMap((m, k) => (k ? [' · ', m] : [m]))) : null,
+    chips,
+    items,
     o.notes ? el('p', { class: 'notes', text: o.notes }) : null,
     el('footer', {}, ...actions));
     c.fresh = false;
-    return card;
+    return { c, card };
+}
+
+/** Station names in the tenant's order (unknown ones last, by name). */
+function stationOrder(names) {
+    const rank = (s) => { const i = tenantStations.indexOf(s); return i < 0 ? 1e6 : i; };
+    return [...names].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+}
+
+function renderPager() {
+    const more = $('#more');
+    const n = layout.pages.length;
+    more.hidden = layout.hidden === 0;
+    more.textContent = `+${layout.hidden} more`;
+    more.dataset.hidden = String(layout.hidden);
+    const info = $('#pageinfo');
+    info.hidden = n <= 1;
+    info.textContent = `Page ${page + 1}/${n}`;
 }
 
 function renderAllDay() {
     const counts = new Map();
+    let open = 0;
     for (const c of cards.values()) {
-        if (c.closed) continue;
+        if (c.closed || isDone(c)) continue;
+        open++;
         for (const it of c.order.items || []) {
-            if (station && (it.station || '') !== station) continue;
+            if (mode === 'kitchen' && filter && itemStation(it) !== filter) continue;
+            if (mode === 'expo' && isPartDone(c.order.stations?.[itemStation(it)])) continue;
             const k = itemName(it);
             counts.set(k, (counts.get(k) || 0) + itemQty(it));
         }
     }
     const rows = [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
     $('#allday').replaceChildren(...rows.map(([k, v]) => el('li', { 'data-item': k }, el('span', { text: k }), el('b', { text: String(v) }))));
-    const open = [...cards.values()].filter((c) => !c.closed).length;
     $('#allday-total').textContent = `${open} open order${open === 1 ? '' : 's'}`;
 }
 
 function renderStations() {
-    const seen = new Set();
+    const pick = $('#station-pick');
+    pick.hidden = mode === 'station';
+    if (mode === 'station') return;
+    const seen = new Set(tenantStations);
     for (const c of cards.values()) for (const it of c.order.items || []) if (it.station) seen.add(it.station);
-    if (station) seen.add(station);
+    if (filter) seen.add(filter);
     const sel = $('#station');
-    const want = ['', ...[...seen].sort()];
+    const want = ['', ...stationOrder(seen)];
     const have = [...sel.options].map((o) => o.value);
     if (want.join('\n') !== have.join('\n')) {
         sel.replaceChildren(...want.map((s) => el('option', { value: s, text: s || 'All' })));
     }
-    sel.value = station;
+    sel.value = filter;
 }
 
 function tick() {
-    const now = Date.now();
-    $('#clock').textContent = new Date(now).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-    for (const node of document.querySelectorAll('#cards .card')) {
-        const c = cards.get(node.dataset.order);
+    const now = bridgeNow();
+    // Until the bridge's clock is measured (a fraction of a second) an age could
+    // be this device's wrong clock: show none rather than a wrong red.
+    const trusted = clockMeasured() || Date.now() - startedAt > CLOCK_WAIT_MS;
+    $('#clock').textContent = trusted ? new Date(now).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) : '';
+    for (const node of document.querySelectorAll('#cards .ticket')) {
+        const c = cards.get(node.dataset.order ?? node.dataset.cont);
         if (!c) continue;
-        const age = (now - ageBase(c)) / 1000;
-        node.querySelector('.age').textContent = formatAge(age * 1000);
-        node.classList.toggle('age-warn', !c.closed && age >= thresholds.warn && age < thresholds.late);
-        node.classList.toggle('age-late', !c.closed && age >= thresholds.late);
+        const age = (now - ageBase(c, now)) / 1000;
+        const ageNode = node.querySelector('.age');
+        if (ageNode) ageNode.textContent = trusted ? formatAge(age * 1000) : '';
+        node.classList.toggle('age-warn', trusted && !c.closed && age >= thresholds.warn && age < thresholds.late);
+        node.classList.toggle('age-late', trusted && !c.closed && age >= thresholds.late);
     }
     // Orders closed elsewhere whose reason we never learnt fade out after a minute.
     for (const [n, c] of cards) if (c.closed && c.closed.status === 'closed' && now - c.closed.at > 60000) { cards.delete(n); render(); return; }
@@ -184,7 +402,9 @@ function tick() {
 // ---- actions ----------------------------------------------------------------
 function select(n) {
     selected = selected === n ? null : n;
-    for (const node of document.querySelectorAll('#cards .card')) node.classList.toggle('selected', node.dataset.order === selected);
+    for (const node of document.querySelectorAll('#cards .ticket')) {
+        node.classList.toggle('selected', selected !== null && (node.dataset.order ?? node.dataset.cont) === selected);
+    }
 }
 
 function dismiss(n) {
@@ -196,7 +416,7 @@ function dismiss(n) {
 async function move(n, to, { record = false } = {}) {
     const c = cards.get(n);
     if (!c || c.closed) return;
-    const from = c.order.status;
+    const from = statusOf(c);
     c.pending = to;
     if (record) { bumped.push({ order_number: n, from, to }); if (bumped.length > 20) bumped.shift(); }
     render();
@@ -214,25 +434,49 @@ function bump(n) {
     const c = cards.get(n);
     if (!c) return;
     if (c.closed) return dismiss(n);
-    const next = nextStatus(c.pending || c.order.status);
+    const next = nextOf(c.pending || statusOf(c));
     if (!next) return;
     move(n, next, { record: true });
 }
 
+/** A station screen's most recently finished part (to recall after a reload). */
+function lastDone() {
+    let best = null;
+    for (const c of cards.values()) {
+        if (isDone(c) && (!best || String(c.order.updated_at || '') > String(best.order.updated_at || ''))) best = c;
+    }
+    return best ? { order_number: best.order.order_number, from: null, to: partOf(best) } : null;
+}
+
 function recall() {
-    const last = bumped.pop();
+    const last = bumped.pop() || (mode === 'station' ? lastDone() : null);
     if (!last) return toast('Nothing to recall');
     const c = cards.get(last.order_number);
     if (!c || c.closed) return toast(`${last.order_number} is closed (${c?.closed?.status || last.to}); it cannot be recalled`, true);
-    const back = recallStatus(c.order.status) || recallStatus(c.pending);
+    const back = recallOf(statusOf(c)) || recallOf(c.pending);
+    selected = last.order_number;
     if (back) {
-        selected = last.order_number;
         toast(`Recalled ${last.order_number} to ${back}`);
         return move(last.order_number, back);
     }
-    selected = last.order_number;
     render();
-    toast(`${last.order_number} selected (only a ready order can go back to preparing)`);
+    toast(`${last.order_number} selected (only a ready ${mode === 'station' ? 'part' : 'order'} can go back to preparing)`);
+}
+
+/** What Enter bumps when nothing is selected: the first ticket of the visible
+ *  page (on the expo screen, its first ready order if it has one). */
+function defaultTarget() {
+    const shown = shownOnPage().map((n) => cards.get(n)).filter(Boolean);
+    const pick = (mode === 'expo' && shown.find((c) => !c.closed && isReady(c.order.status))) || shown[0];
+    return pick?.order.order_number;
+}
+
+function flip(delta) {
+    const n = layout.pages.length;
+    if (n <= 1) return;
+    page = flipPage(page, delta, n);
+    selected = null;
+    render();
 }
 
 function onKey(e) {
@@ -241,24 +485,36 @@ function onKey(e) {
     if (tag === 'INPUT' || tag === 'SELECT' || tag === 'TEXTAREA') return;
     if (e.ctrlKey || e.altKey || e.metaKey) return;
     if (!alerts.soundOn()) alerts.arm();      // a key press is a user gesture too
-    const list = visibleCards();
+    const list = layout.list;
     const idx = list.findIndex((c) => c.order.order_number === selected);
     if (/^[0-9]$/.test(e.key)) {
-        const i = e.key === '0' ? 9 : Number(e.key) - 1;
-        if (list[i]) { selected = list[i].order.order_number; render(); }
+        const i = slotTicket(layout.pages, page, e.key);
+        if (i >= 0) { selected = list[i].order.order_number; render(); }
         e.preventDefault();
     } else if (e.key === 'Enter' || e.key === ' ') {
-        const target = selected && cards.has(selected) ? selected : list[0]?.order.order_number;
+        const target = selected && cards.has(selected) ? selected : defaultTarget();
         if (target) bump(target);
         e.preventDefault();
     } else if (e.key === 'r' || e.key === 'R' || e.key === 'Backspace' || e.key === '-') {
         recall();
         e.preventDefault();
-    } else if (e.key === 'ArrowRight' || e.key === 'ArrowDown') {
-        if (list.length) { selected = list[(idx + 1) % list.length].order.order_number; render(); }
+    } else if (e.key === 'PageDown' || e.key === 'ArrowRight' || e.key === '+') {
+        flip(1);
         e.preventDefault();
-    } else if (e.key === 'ArrowLeft' || e.key === 'ArrowUp') {
-        if (list.length) { selected = list[(idx - 1 + list.length) % list.length].order.order_number; render(); }
+    } else if (e.key === 'PageUp' || e.key === 'ArrowLeft') {
+        flip(-1);
+        e.preventDefault();
+    } else if (e.key === 'Home' || e.key === 'End') {
+        if (layout.pages.length > 1) { page = e.key === 'Home' ? 0 : layout.pages.length - 1; selected = null; render(); }
+        e.preventDefault();
+    } else if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+        // The selection moves through every ticket; the page follows it.
+        const d = e.key === 'ArrowDown' ? 1 : -1;
+        if (list.length) {
+            const from = idx >= 0 ? idx : (d > 0 ? (layout.pages[page]?.tickets[0] ?? 0) - 1 : (layout.pages[page]?.tickets.at(-1) ?? 0) + 1);
+            selected = list[(from + d + list.length) % list.length].order.order_number;
+            render();
+        }
         e.preventDefault();
     } else if (e.key === 'Escape') {
         selected = null;
@@ -278,7 +534,7 @@ function describe(o) {
 function onOrder(ev) {
     const n = ev.order_number;
     if (ev.type === 'new' || (ev.type === 'update' && !cards.has(n))) {
-        cards.set(n, { order: ev.order, seenAt: Date.now(), closed: null, pending: null, fresh: !ev.initial });
+        cards.set(n, { order: ev.order, seenAt: bridgeNow(), closed: null, pending: null, fresh: !ev.initial });
         if (ev.type === 'new' && !ev.initial) {
             // One alert per new order; a burst after an outage is one sound, not twenty.
             alerts.newOrder({
@@ -290,37 +546,57 @@ function onOrder(ev) {
         const c = cards.get(n);
         c.order = ev.order;
         c.closed = null;
-        if (c.pending && ev.status === c.pending) c.pending = null;
+        if (c.pending && statusOf(c) === c.pending) c.pending = null;
     } else if (ev.type === 'closed') {
         const c = cards.get(n);
         if (!c) return;
-        if (ev.status === 'served') {
+        if (ev.status === 'served' || (mode === 'station' && ev.status === 'closed' && isDone(c))) {
+            // Served, or (a station screen learns no reasons) closed after its part was done.
             cards.delete(n);
             if (selected === n) selected = null;
         } else {
-            c.closed = { status: ev.status, by: ev.by, at: Date.now() };
+            c.closed = { status: ev.status, by: ev.by, at: bridgeNow() };
             c.pending = null;
             if (ev.status === 'cancelled') {
                 alerts.play('cancel');
                 alerts.speak(`${describe(c.order)} is cancelled`);
                 toast(`Order ${n} CANCELLED${ev.by ? ` by ${ev.by}` : ''}`, true);
                 alerts.notify(`Order ${n} cancelled`, 'Stop preparing it', `${n}-cancel`);
+            } else if (mode === 'station') {
+                toast(`Order ${n} was closed (served or cancelled) before the ${myStation} part was done`, true);
             } else {
                 toast(`Order ${n} was closed elsewhere`, true);
             }
         }
     }
+    renderSoon();
+}
+
+/** The device's info says which screen this is. */
+function setMode(info) {
+    const was = `${mode}/${myStation}`;
+    tenantStations = Array.isArray(info.stations) ? info.stations.map(String) : [];
+    myStation = info.role === 'kitchen' && info.station ? String(info.station) : '';
+    mode = info.role === 'expo' ? 'expo' : myStation ? 'station' : 'kitchen';
+    document.body.dataset.mode = mode;
+    const name = info.tenant_name || info.tenant;
+    const what = mode === 'station' ? `${myStation} station` : mode === 'expo' ? 'expo' : 'kitchen';
+    $('#tenant-name').textContent = mode === 'kitchen' ? name : `${name} · ${what}`;
+    document.title = `${name} ${what} · Kitchen Bus`;
+    if (`${mode}/${myStation}` !== was) { selected = null; page = 0; }
     render();
 }
 
 // ---- start --------------------------------------------------------------------
 function start() {
     alerts.installSound();
+    keepClock();
     document.addEventListener('keydown', onKey);
     $('#station').addEventListener('change', (e) => {
-        station = e.target.value;
-        localStorage.setItem('kb:kitchen:station', station);
+        filter = e.target.value;
+        localStorage.setItem('kb:kitchen:station', filter);
         selected = null;
+        page = 0;
         render();
     });
     $('#settings').addEventListener('click', (e) => {
@@ -329,20 +605,26 @@ function start() {
         if (what === 'logout') logout('kitchen');
         else if (what === 'timers') editThresholds();
     });
+    $('#more').addEventListener('click', () => flip(1));
     alerts.installSwitches();
     alerts.show();
     render();
     setInterval(tick, 1000);
     window.addEventListener('online', () => bus?.reconnectNow());
+    // A new size (a rotated tablet, the sound banner gone) is a new layout.
+    let size = '';
+    new ResizeObserver(() => {
+        const r = $('#cards').getBoundingClientRect();
+        const now = `${Math.round(r.width)}x${Math.round(r.height)}`;
+        if (now !== size) { size = now; renderSoon(); }
+    }).observe($('#cards'));
 
     login('kitchen', {
+        roles: ['kitchen', 'expo'],
         onBus: (b) => {
             bus = kb.bus = b;
             $('#device').textContent = b.username;
-            b.onInfo((info) => {
-                $('#tenant-name').textContent = info.tenant_name || info.tenant;
-                document.title = `${info.tenant_name || info.tenant} kitchen · Kitchen Bus`;
-            });
+            b.onInfo(setMode);
             showConnection(b, $('#conn'), (s) => { kb.state = s.state; kb.reason = s.reason; kb.stateLog.push(s.state); });
             b.onOutbox((size) => {
                 const o = $('#outbox');

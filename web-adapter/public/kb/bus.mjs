@@ -20,6 +20,7 @@ import { outboxStore } from './outbox-idb.mjs';
 import { loadInfo, lockClientId, newOrderNumber, saveInfo, stableClientId, tabClientId } from './device.mjs';
 import { countMessage, newStats } from './stats.mjs';
 import { safeJson } from './util.mjs';
+import { isPartStatus } from './status.mjs';
 
 /** How long to wait for the snapshot's end marker before giving up on it. */
 const SYNC_TIMEOUT_MS = 3000;
@@ -309,13 +310,18 @@ export class KitchenBus {
     }
 
     /** Move an order on. A kitchen device publishes on its status topic; a POS
-     *  device uses the submit topic's `status` action (e.g. `served`). */
+     *  device uses the submit topic's `status` action (e.g. `served`). A device
+     *  bound to a station (info.station) moves its part: preparing or ready. */
     setStatus(orderNumber, status) {
         if (status === 'cancelled' && this.info?.role === 'pos') return this.cancelOrder(orderNumber);
         if (this.info?.role === 'pos') {
             return this._enqueue('submit', orderNumber, { order_number: orderNumber, action: 'status', status }, status);
         }
-        return this._enqueue('status', orderNumber, { order_number: orderNumber, status }, status);
+        // A station screen reports its station's part (the bridge takes a bound
+        // screen's preparing/ready as its part either way; saying so is the contract).
+        const station = this.info?.station;
+        const payload = station && isPartStatus(status) ? { order_number: orderNumber, station, status } : { order_number: orderNumber, status };
+        return this._enqueue('status', orderNumber, payload, status);
     }
 
     /** Every open order now (retained) and every change after, deduped.

@@ -17,7 +17,7 @@
 // An entry: {id, kind: 'submit'|'status', order_number, payload, expect, created_at,
 // attempts, retryAt, sent} where `expect` is the status the ack must carry (null
 // for a new order) and `sent` ({epoch, at, puback}, never stored) marks it in flight.
-import { isClosed } from './status.mjs';
+import { isClosed, orderStatusesAfterPart } from './status.mjs';
 
 /** How long an entry the bridge could not journal waits before it is sent again. */
 export const JOURNAL_RETRY_MS = 2000;
@@ -44,6 +44,20 @@ export function wireMessage(e, topics, tenant) {
     const payload = { ...e.payload };
     if (e.kind === 'submit' && !payload.action && payload.tenant_id == null) payload.tenant_id = tenant;
     return { topic, body: JSON.stringify(payload) };
+}
+
+/** True if an accepted/duplicate `ack` is the answer to entry `e`. A status
+ *  change's ack carries the status asked for. A station's report of its part
+ *  (payload.station) is answered with the whole order's status: one the part
+ *  move leaves the order in; if the ack names the part (station,
+ *  station_status), those must match. */
+export function ackMatches(e, ack) {
+    if (!e.expect) return true;
+    if (e.kind === 'status' && e.payload?.station) {
+        if (ack.station_status !== undefined) return ack.station === e.payload.station && ack.station_status === e.expect;
+        return orderStatusesAfterPart(e.expect).includes(ack.status);
+    }
+    return ack.status === e.expect;
 }
 
 export class Outbox {
@@ -111,7 +125,7 @@ export class Outbox {
         const e = this.queue.find((x) => x.order_number === n);       // the head for this order number
         if (!e || !e.sent) return 'ignored';                           // a late ack for something already settled
         if (ack.result === 'accepted' || ack.result === 'duplicate') {
-            if (e.expect && ack.status !== e.expect) return 'ignored'; // a stray ack for an earlier re-send
+            if (!ackMatches(e, ack)) return 'ignored';                 // a stray ack for an earlier re-send
             this._settle(e, null, ack);
             return 'settled';
         }

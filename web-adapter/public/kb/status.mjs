@@ -46,3 +46,41 @@ export function canMove(from, to) {
     const back = recallStatus(from);
     return to === nextStatus(from) || (back !== null && to === back);
 }
+
+// ---- a station's part of an order -------------------------------------------
+// For a tenant with stations the order carries "stations": {"oven": "new",
+// "bar": "preparing"}; each part goes new -> preparing -> ready, and back
+// ready -> preparing (recall). The bridge's copy is
+// bridge/src/model/order_stations.c: the last part ready makes the order
+// ready; a part started or recalled makes an open order preparing.
+
+/** The way forward for a part. */
+export const PART_LIFECYCLE = Object.freeze(['new', 'preparing', 'ready']);
+
+/** The status a station bumps its part on to, or null when it is done. */
+export function nextPartStatus(part) {
+    const i = PART_LIFECYCLE.indexOf(part);
+    return i >= 0 && i < PART_LIFECYCLE.length - 1 ? PART_LIFECYCLE[i + 1] : null;
+}
+
+/** The status a recall sends a part back to, or null (only a ready part goes back). */
+export function recallPartStatus(part) { return recallStatus(part); }
+
+/** True for a finished part. */
+export function isPartDone(part) { return part === PART_LIFECYCLE[PART_LIFECYCLE.length - 1]; }
+
+/** The order statuses the bridge's ack may carry once a part was moved to
+ *  `part` (the ack names the whole order's status): a part ready leaves the
+ *  order preparing, or ready when it was the last; a part started or
+ *  recalled leaves it preparing. */
+export function orderStatusesAfterPart(part) {
+    if (isPartDone(part)) return [LIFECYCLE[2], LIFECYCLE[3]];
+    if (part === PART_LIFECYCLE[1]) return [LIFECYCLE[2]];
+    return [];
+}
+
+/** True for the statuses a station reports for its part (preparing, ready). */
+export function isPartStatus(s) { return PART_LIFECYCLE.indexOf(s) > 0; }
+
+/** True for an order that is ready (waiting to be served). */
+export function isReady(status) { return status === LIFECYCLE[3]; }

@@ -1,7 +1,8 @@
 /* dynsec_plan_test.c - the registry-to-broker diff (dynsec_plan.c) on
  * made-up broker states: a fresh broker, one already in step, roles and
  * clients that drifted, devices gone from the registry, clients the bridge
- * does not manage, and the bridge's own write right. */
+ * does not manage, and the bridge's own write right; the roles of a
+ * station-bound kitchen, an expo and boards (issue 14). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -176,9 +177,193 @@ static void test_drift(void)
     registry_free(r);
 }
 
+/* The ACL list of `rolename` in a fresh broker's plan, NULL if none. */
+static const cJSON *role_acls(const cJSON *cmds, const char *rolename)
+{
+    return cJSON_GetObjectItemCaseSensitive(find(cmds, "createRole", "rolename", rolename), "acls");
+}
+
+static int has_acl(const cJSON *acls, const char *type, const char *topic)
+{
+    const cJSON *a;
+    cJSON_ArrayForEach(a, acls) {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(a, "acltype");
+        const cJSON *tp = cJSON_GetObjectItemCaseSensitive(a, "topic");
+        if (cJSON_IsString(t) && cJSON_IsString(tp) && strcmp(t->valuestring, type) == 0 &&
+            strcmp(tp->valuestring, topic) == 0 && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "allow")))
+            return 1;
+    }
+    return 0;
+}
+
+/* Both read rights (subscribe and receive) on topic. */
+static int reads(const cJSON *acls, const char *topic)
+{
+    return has_acl(acls, "subscribePattern", topic) && has_acl(acls, "publishClientReceive", topic);
+}
+
+/* How many of the role's ACLs have a topic starting with prefix, of any type. */
+static int topics_under(const cJSON *acls, const char *prefix)
+{
+    int n = 0;
+    const cJSON *a;
+    cJSON_ArrayForEach(a, acls) {
+        const cJSON *tp = cJSON_GetObjectItemCaseSensitive(a, "topic");
+        n += cJSON_IsString(tp) && strncmp(tp->valuestring, prefix, strlen(prefix)) == 0;
+    }
+    return n;
+}
+
+static int count_type(const cJSON *acls, const char *type)
+{
+    int n = 0;
+    const cJSON *a;
+    cJSON_ArrayForEach(a, acls) {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(a, "acltype");
+        n += cJSON_IsString(t) && strcmp(t->valuestring, type) == 0;
+    }
+    return n;
+}
+
+static const char stations_registry[] =
+    "{\"outlet\":{\"id\":\"o\"},\"demo\":true,\"tenants\":["
+    "{\"id\":\"pizza\",\"stations\":[\"oven\",\"cold\",\"bar\"],\"devices\":["
+    "{\"username\":\"pizza-kitchen\",\"role\":\"kitchen\"},"
+    "{\"username\":\"pizza-oven\",\"role\":\"kitchen\",\"station\":\"oven\"},"
+    "{\"username\":\"pizza-bar\",\"role\":\"kitchen\",\"station\":\"bar\"},"
+    "{\"username\":\"pizza-expo\",\"role\":\"expo\"}]},"
+    "{\"id\":\"burger\",\"devices\":[{\"username\":\"burger-pos\",\"role\":\"pos\"}]},"
+    "{\"id\":\"noodle\"}],"
+    "\"boards\":[{\"username\":\"court-board\",\"tenants\":\"*\"},"
+    "{\"username\":\"pair-board\",\"tenants\":[\"noodle\",\"pizza\"]}]}";
+
+static void test_station_expo_board_roles(void)
+{
+    registry *r = load(stations_registry);
+    if (!r) return;
+    int changes = -1;
+    cJSON *cmds = plan(r, bridge_clients, bridge_roles, &changes);
+    CHECK(cmds && changes == 14); /* 7 devices: a role and a client each */
+
+    /* A station screen: sends its status, reads its ack, its info, the
+     * health and its station's views of its tenant; never the whole
+     * orders, the events, another station or another tenant. */
+    const cJSON *oven = role_acls(cmds, "kb-dev-pizza-oven");
+    CHECK(cJSON_GetArraySize(oven) == 9);
+    CHECK(has_acl(oven, "publishClientSend", "outlet/tenant/pizza/kitchen/pizza-oven/status"));
+    CHECK(count_type(oven, "publishClientSend") == 1);
+    CHECK(reads(oven, "outlet/tenant/pizza/kitchen/pizza-oven/ack"));
+    CHECK(reads(oven, "outlet/device/pizza-oven/info") && reads(oven, "outlet/bridge/health"));
+    CHECK(reads(oven, "outlet/tenant/pizza/stations/oven/orders/+"));
+    CHECK(topics_under(oven, "outlet/tenant/pizza/orders") == 0 && topics_under(oven, "outlet/tenant/pizza/events") == 0);
+    CHECK(topics_under(oven, "outlet/tenant/pizza/stations/") == 2);
+    CHECK(topics_under(oven, "outlet/board") == 0 && topics_under(oven, "outlet/tenant/burger") == 0);
+    const cJSON *bar = role_acls(cmds, "kb-dev-pizza-bar");
+    CHECK(cJSON_GetArraySize(bar) == 9 && reads(bar, "outlet/tenant/pizza/stations/bar/orders/+"));
+    CHECK(!has_acl(bar, "subscribePattern", "outlet/tenant/pizza/stations/oven/orders/+"));
+
+    /* An unbound kitchen keeps the whole-order topics, as before. */
+    const cJSON *kitchen = role_acls(cmds, "kb-dev-pizza-kitchen");
+    CHECK(cJSON_GetArraySize(kitchen) == 11 && reads(kitchen, "outlet/tenant/pizza/orders/+") &&
+          reads(kitchen, "outlet/tenant/pizza/events") && topics_under(kitchen, "outlet/tenant/pizza/stations/") == 0);
+
+    /* The expo: like a whole-order kitchen, on its own expo topics. */
+    const cJSON *expo = role_acls(cmds, "kb-dev-pizza-expo");
+    CHECK(cJSON_GetArraySize(expo) == 11);
+    CHECK(has_acl(expo, "publishClientSend", "outlet/tenant/pizza/expo/pizza-expo/status") &&
+          count_type(expo, "publishClientSend") == 1);
+    CHECK(reads(expo, "outlet/tenant/pizza/expo/pizza-expo/ack"));
+    CHECK(reads(expo, "outlet/tenant/pizza/orders/+") && reads(expo, "outlet/tenant/pizza/events"));
+    CHECK(reads(expo, "outlet/device/pizza-expo/info") && reads(expo, "outlet/bridge/health"));
+    CHECK(topics_under(expo, "outlet/tenant/pizza/kitchen/") == 0 && topics_under(expo, "outlet/tenant/pizza/stations/") == 0);
+    CHECK(topics_under(expo, "outlet/board") == 0 && topics_under(expo, "outlet/tenant/burger") == 0);
+
+    /* A board for every tenant: its info, the health and each tenant's
+     * board document; it sends nothing and reads no tenant topic. */
+    const cJSON *court = role_acls(cmds, "kb-dev-court-board");
+    CHECK(cJSON_GetArraySize(court) == 4 + 2 * 3);
+    CHECK(reads(court, "outlet/device/court-board/info") && reads(court, "outlet/bridge/health"));
+    CHECK(reads(court, "outlet/board/pizza") && reads(court, "outlet/board/burger") && reads(court, "outlet/board/noodle"));
+    CHECK(count_type(court, "publishClientSend") == 0 && topics_under(court, "outlet/tenant/") == 0);
+    CHECK(!has_acl(court, "subscribePattern", "outlet/board/+") && !has_acl(court, "subscribePattern", "outlet/board/#"));
+    /* A board for a list: exactly those tenants' documents. */
+    const cJSON *pair = role_acls(cmds, "kb-dev-pair-board");
+    CHECK(cJSON_GetArraySize(pair) == 4 + 2 * 2);
+    CHECK(reads(pair, "outlet/board/noodle") && reads(pair, "outlet/board/pizza") && !reads(pair, "outlet/board/burger"));
+    CHECK(topics_under(pair, "outlet/board/") == 4);
+    CHECK(count_type(pair, "publishClientSend") == 0 && topics_under(pair, "outlet/tenant/") == 0);
+    /* Boards and the expo are created like every device (demo passwords). */
+    CHECK(count(cmds, "createClient", "username", "court-board") == 1 && count(cmds, "createClient", "username", "pizza-expo") == 1);
+    const cJSON *cc = find(cmds, "createClient", "username", "court-board");
+    CHECK(cc && cJSON_IsString(cJSON_GetObjectItemCaseSensitive(cc, "password")));
+
+    /* Applied, a second plan changes nothing. */
+    char *clients = applied(bridge_clients, cmds, "createClient", "username");
+    char *roles = applied(bridge_roles, cmds, "createRole", "rolename");
+    cJSON_Delete(cmds);
+    cmds = plan(r, clients, roles, &changes);
+    CHECK(cmds && changes == 0);
+    cJSON_Delete(cmds);
+
+    /* The kitchen rebound from oven to cold, the pair board narrowed to
+     * noodle: each role changes by the difference only. */
+    registry *moved = load(
+        "{\"outlet\":{\"id\":\"o\"},\"demo\":true,\"tenants\":["
+        "{\"id\":\"pizza\",\"stations\":[\"oven\",\"cold\",\"bar\"],\"devices\":["
+        "{\"username\":\"pizza-kitchen\",\"role\":\"kitchen\"},"
+        "{\"username\":\"pizza-oven\",\"role\":\"kitchen\",\"station\":\"cold\"},"
+        "{\"username\":\"pizza-bar\",\"role\":\"kitchen\",\"station\":\"bar\"},"
+        "{\"username\":\"pizza-expo\",\"role\":\"expo\"}]},"
+        "{\"id\":\"burger\",\"devices\":[{\"username\":\"burger-pos\",\"role\":\"pos\"}]},"
+        "{\"id\":\"noodle\"}],"
+        "\"boards\":[{\"username\":\"court-board\",\"tenants\":\"*\"},"
+        "{\"username\":\"pair-board\",\"tenants\":[\"noodle\"]}]}");
+    cmds = plan(moved, clients, roles, &changes);
+    CHECK(changes == 6);
+    CHECK(count(cmds, "addRoleACL", "topic", "outlet/tenant/pizza/stations/cold/orders/+") == 2);
+    CHECK(count(cmds, "removeRoleACL", "topic", "outlet/tenant/pizza/stations/oven/orders/+") == 2);
+    CHECK(count(cmds, "removeRoleACL", "topic", "outlet/board/pizza") == 2);
+    CHECK(count(cmds, "removeRoleACL", "rolename", "kb-dev-pair-board") == 2);
+    CHECK(count(cmds, "createClient", NULL, NULL) == 0 && count(cmds, "removeClientRole", NULL, NULL) == 0);
+    cJSON_Delete(cmds);
+    registry_free(moved);
+    free(clients);
+    free(roles);
+    registry_free(r);
+}
+
+/* A "*" board in an outlet of many tenants reads every one of them: no
+ * board document may be left out of its role. */
+static void test_board_of_many_tenants(void)
+{
+    enum { N = 40 };
+    char json[8192];
+    int n = snprintf(json, sizeof json, "{\"outlet\":{\"id\":\"o\"},\"demo\":true,\"tenants\":[");
+    for (int i = 0; i < N; i++) n += snprintf(json + n, sizeof json - (size_t)n, "%s{\"id\":\"t%02d\"}", i ? "," : "", i);
+    snprintf(json + n, sizeof json - (size_t)n, "],\"boards\":[{\"username\":\"court-board\",\"tenants\":\"*\"}]}");
+    registry *r = load(json);
+    if (!r) return;
+    int changes = -1;
+    cJSON *cmds = plan(r, bridge_clients, bridge_roles, &changes);
+    const cJSON *court = role_acls(cmds, "kb-dev-court-board");
+    CHECK(cJSON_GetArraySize(court) == 4 + 2 * N);
+    int missing = 0;
+    for (int i = 0; i < N; i++) {
+        char topic[64];
+        snprintf(topic, sizeof topic, "outlet/board/t%02d", i);
+        missing += !reads(court, topic);
+    }
+    CHECK(missing == 0);
+    CHECK(reads(court, "outlet/device/court-board/info") && reads(court, "outlet/bridge/health"));
+    cJSON_Delete(cmds);
+    registry_free(r);
+}
+
 int main(void)
 {
     test_fresh_broker_then_in_step();
     test_drift();
+    test_station_expo_board_roles();
+    test_board_of_many_tenants();
     return check_report();
 }

@@ -2,70 +2,78 @@
 #include "dynsec_plan.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "topics.h"
 
 #define ROLE_PREFIX "kb-"
-#define MAX_ACLS (12 + 2 * REGISTRY_BOARD_TENANTS_MAX)
+/* A tenant device has at most 11 ACLs; a board 4 and 2 per tenant it shows
+ * (every tenant of the registry, for "*"). */
+#define MAX_ACLS(n_tenants) (12 + 2 * (int)(n_tenants))
 
 typedef struct {
     const char *type;
     char topic[TOPIC_MAX];
 } acl;
 
-static void add_acl(acl *acls, int *n, const char *type, const char *topic)
+typedef struct {
+    acl *v;
+    int n, cap;
+} acl_list;
+
+static void add_acl(acl_list *l, const char *type, const char *topic)
 {
-    if (*n >= MAX_ACLS) return;
-    acls[*n].type = type;
-    snprintf(acls[*n].topic, sizeof acls[*n].topic, "%s", topic);
-    (*n)++;
+    if (l->n >= l->cap) return;
+    l->v[l->n].type = type;
+    snprintf(l->v[l->n].topic, sizeof l->v[l->n].topic, "%s", topic);
+    l->n++;
 }
 
-static void add_read(acl *acls, int *n, const char *topic)
+static void add_read(acl_list *l, const char *topic)
 {
-    add_acl(acls, n, "subscribePattern", topic);
-    add_acl(acls, n, "publishClientReceive", topic);
+    add_acl(l, "subscribePattern", topic);
+    add_acl(l, "publishClientReceive", topic);
 }
 
 /* The complete ACL list of one device's role (docs/CONTRACT.md "Who may
  * read what"). A station screen reads only its station's views, never the
  * whole orders or the events; a board reads only board documents. */
-static int device_acls(const registry *r, const registry_device *d, acl *acls)
+static int device_acls(const registry *r, const registry_device *d, acl_list *l)
 {
-    int n = 0;
+    l->n = 0;
     char topic[TOPIC_MAX];
     if (d->role == DEVICE_ADMIN) {
-        add_read(acls, &n, "outlet/#");
-        return n;
+        add_read(l, "outlet/#");
+        return l->n;
     }
     topic_device_info(topic, sizeof topic, d->username);
-    add_read(acls, &n, topic);
-    add_read(acls, &n, TOPIC_HEALTH);
+    add_read(l, topic);
+    add_read(l, TOPIC_HEALTH);
     if (d->role == DEVICE_BOARD) {
         for (size_t i = 0; i < r->n_tenants; i++) {
             if (!registry_board_shows(d, (int)i)) continue;
             topic_board(topic, sizeof topic, r->tenants[i].id);
-            add_read(acls, &n, topic);
+            add_read(l, topic);
         }
-        return n;
+        return l->n;
     }
     const char *t = r->tenants[d->tenant].id;
     topic_device_in(topic, sizeof topic, t, d->role, d->username);
-    add_acl(acls, &n, "publishClientSend", topic);
+    add_acl(l, "publishClientSend", topic);
     topic_ack(topic, sizeof topic, t, d->role, d->username);
-    add_read(acls, &n, topic);
+    add_read(l, topic);
     const char *station = registry_device_station(r, d);
     if (station) {
         topic_station_order(topic, sizeof topic, t, station, "+");
-        add_read(acls, &n, topic);
-        return n;
+        add_read(l, topic);
+        return l->n;
     }
     topic_order(topic, sizeof topic, t, "+");
-    add_read(acls, &n, topic);
+    add_read(l, topic);
     topic_events(topic, sizeof topic, t);
-    add_read(acls, &n, topic);
-    return n;
+    add_read(l, topic);
+    return l->n;
 }
 
 static void role_name(char *buf, size_t len, const char *username)
@@ -229,14 +237,20 @@ cJSON *dynsec_plan(const registry *r, const char *bridge_user, const cJSON *clie
     }
     plan_bridge(cmds, bridge_user, clients, roles, note, ctx);
 
-    acl acls[MAX_ACLS];
+    acl_list acls = {.cap = MAX_ACLS(r->n_tenants)};
+    acls.v = malloc((size_t)acls.cap * sizeof *acls.v);
+    if (!acls.v) {
+        cJSON_Delete(cmds);
+        return NULL;
+    }
     char role[64];
     for (size_t i = 0; i < r->n_devices; i++) {
         role_name(role, sizeof role, r->devices[i].username);
-        int n = device_acls(r, &r->devices[i], acls);
-        plan_role(cmds, roles, role, acls, n);
+        int n = device_acls(r, &r->devices[i], &acls);
+        plan_role(cmds, roles, role, acls.v, n);
         plan_client(r, cmds, clients, &r->devices[i], role, note, ctx);
     }
+    free(acls.v);
     const cJSON *c;
     cJSON_ArrayForEach(c, clients) {
         const cJSON *user = cJSON_GetObjectItemCaseSensitive(c, "username");

@@ -6,7 +6,8 @@
  * The rules under test are the old order service's (docs/CONTRACT.md):
  * acks wait for the commit and the delivery, duplicates by fingerprint, an
  * order number used again after its order closed, the lifecycle, receipts,
- * and a failed batch that is rejected whole and never reuses a seq. */
+ * and a failed batch that is rejected whole and never reuses a seq; and
+ * issue 14's stations: parts, station reports, the order following them. */
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -203,7 +204,7 @@ static int make_origin(fixture *f, kb_origin *o, const char *tenant, const char 
     return 0;
 }
 
-static int setup(fixture *f, int64_t dedupe_window_ms)
+static int setup_registry(fixture *f, int64_t dedupe_window_ms, const char *json)
 {
     char err[256];
     memset(f, 0, sizeof *f);
@@ -213,7 +214,7 @@ static int setup(fixture *f, int64_t dedupe_window_ms)
         CHECK(0);
         return -1;
     }
-    if (registry_parse(registry_json, strlen(registry_json), &f->reg, err, sizeof err) != 0) {
+    if (registry_parse(json, strlen(json), &f->reg, err, sizeof err) != 0) {
         fprintf(stderr, "registry_parse: %s\n", err);
         CHECK(0);
         journal_close(f->j);
@@ -238,6 +239,8 @@ static int setup(fixture *f, int64_t dedupe_window_ms)
     CHECK(make_origin(f, &f->burger_kitchen, "burger", "burger-kitchen", 22) == 0);
     return 0;
 }
+
+static int setup(fixture *f, int64_t dedupe_window_ms) { return setup_registry(f, dedupe_window_ms, registry_json); }
 
 static void remove_db(const char *path)
 {
@@ -1223,6 +1226,314 @@ static void test_free_commits(void)
     teardown(&g);
 }
 
+/* ---- stations (issue 14) ------------------------------------------------ */
+
+static const char stations_json[] =
+    "{\"outlet\":{\"id\":\"test\"},\"tenants\":["
+    "{\"id\":\"pizza\",\"name\":\"Pizza Paradise\",\"stations\":[\"oven\",\"cold\",\"bar\"],\"devices\":["
+    "{\"username\":\"pizza-pos\",\"role\":\"pos\"},{\"username\":\"pizza-kitchen\",\"role\":\"kitchen\"},"
+    "{\"username\":\"pizza-oven\",\"role\":\"kitchen\",\"station\":\"oven\"},"
+    "{\"username\":\"pizza-cold\",\"role\":\"kitchen\",\"station\":\"cold\"},"
+    "{\"username\":\"pizza-bar\",\"role\":\"kitchen\",\"station\":\"bar\"},"
+    "{\"username\":\"pizza-expo\",\"role\":\"expo\"}]},"
+    "{\"id\":\"burger\",\"devices\":["
+    "{\"username\":\"burger-pos\",\"role\":\"pos\"},{\"username\":\"burger-kitchen\",\"role\":\"kitchen\"}]}],"
+    "\"boards\":[{\"username\":\"court-board\",\"tenants\":\"*\"}]}";
+
+/* Pizza at the oven, beer at the bar, garlic bread with no station (the
+ * tenant's first: the oven). */
+static const char *oven_bar_json(char *buf, size_t len, const char *number)
+{
+    snprintf(buf, len,
+             "{\"order_number\":\"%s\",\"tenant_id\":\"pizza\",\"items\":["
+             "{\"name\":\"Margherita\",\"qty\":1,\"station\":\"oven\"},{\"name\":\"Beer\",\"qty\":2,\"station\":\"bar\"},"
+             "{\"name\":\"Garlic bread\",\"qty\":1}],\"table\":\"4\"}",
+             number);
+    return buf;
+}
+
+/* A station's report; station NULL: a whole-order status. */
+static const char *report_json(char *buf, size_t len, const char *number, const char *station, order_status s)
+{
+    if (station)
+        snprintf(buf, len, "{\"order_number\":\"%s\",\"station\":\"%s\",\"status\":\"%s\"}", number, station,
+                 order_status_name(s));
+    else snprintf(buf, len, "{\"order_number\":\"%s\",\"status\":\"%s\"}", number, order_status_name(s));
+    return buf;
+}
+
+/* Submits and settles: the request's one ack, NULL if it got none or several. */
+static const ack_rec *send_settled(fixture *f, const kb_origin *o, const char *json)
+{
+    int n0 = f->n_acks;
+    submit(f, o, json);
+    settle(f);
+    return f->n_acks == n0 + 1 ? last_ack(f) : NULL;
+}
+
+static const ack_rec *report(fixture *f, const kb_origin *o, const char *number, const char *station, order_status s)
+{
+    char buf[256];
+    return send_settled(f, o, report_json(buf, sizeof buf, number, station, s));
+}
+
+/* The part of `station` in an order doc is `want` (NULL: it has none). */
+static int part_is(const char *doc, const char *station, const char *want)
+{
+    cJSON *v = doc ? cJSON_Parse(doc) : NULL;
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(v, "stations"), station);
+    int ok = v && (want ? cJSON_IsString(s) && strcmp(s->valuestring, want) == 0 : s == NULL);
+    cJSON_Delete(v);
+    return ok;
+}
+
+static int n_parts(const char *doc)
+{
+    cJSON *v = doc ? cJSON_Parse(doc) : NULL;
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(v, "stations");
+    int n = cJSON_IsObject(m) ? cJSON_GetArraySize(m) : -1;
+    cJSON_Delete(v);
+    return n;
+}
+
+/* The journal's doc of an order has these parts and status. */
+static int journaled_parts(fixture *f, const char *number, order_status st, const char *oven, const char *cold,
+                           const char *bar)
+{
+    char *doc = journaled_doc(f, "pizza", number);
+    int ok = doc && json_str_is(doc, "status", order_status_name(st)) && part_is(doc, "oven", oven) &&
+             part_is(doc, "cold", cold) && part_is(doc, "bar", bar);
+    if (!ok) fprintf(stderr, "journaled %s: %s\n", number, doc ? doc : "(none)");
+    free(doc);
+    return ok;
+}
+
+/* Since pubs[before]: exactly a state then its event (a change that
+ * stays open), the state's doc and the event's in *state and *event. */
+static int one_change(const fixture *f, int before, const char **state, const char **event)
+{
+    *state = *event = NULL;
+    if (f->n_pubs != before + 2 || f->pubs[before].kind != 'S' || f->pubs[before + 1].kind != 'E') return 0;
+    *state = f->pubs[before].doc;
+    *event = f->pubs[before + 1].doc;
+    return *state && *event;
+}
+
+static void test_stations(void)
+{
+    fixture f;
+    if (setup_registry(&f, 60000, stations_json) != 0) return;
+    char buf[1024];
+    const char *state, *event;
+    kb_origin oven, cold, bar, expo;
+    CHECK(make_origin(&f, &oven, "pizza", "pizza-oven", 31) == 0 && strcmp(oven.station, "oven") == 0);
+    CHECK(make_origin(&f, &cold, "pizza", "pizza-cold", 32) == 0 && strcmp(cold.station, "cold") == 0);
+    CHECK(make_origin(&f, &bar, "pizza", "pizza-bar", 33) == 0 && strcmp(bar.station, "bar") == 0);
+    CHECK(make_origin(&f, &expo, "pizza", "pizza-expo", 34) == 0 && expo.role == DEVICE_EXPO && expo.station[0] == '\0');
+    CHECK(f.pizza_kitchen.station[0] == '\0' && f.pizza_pos.station[0] == '\0' && f.burger_kitchen.station[0] == '\0');
+    kb_origin o;
+    CHECK(pipeline_origin(f.p, "pizza", "court-board", &o) == -1); /* a board sends nothing */
+    CHECK(pipeline_origin(f.p, "burger", "pizza-oven", &o) == -1);
+    for (int i = 0; i < PIPELINE_OBSERVERS_MAX; i++) f.tags[i] = (observer_tag){.f = &f, .id = i + 1};
+    CHECK(pipeline_observe(f.p, on_change, &f.tags[0]) == 0);
+
+    /* Routing: the parts of the stations that have items, every one new;
+     * the items as the POS sent them. */
+    int before = f.n_pubs;
+    const ack_rec *a = send_settled(&f, &f.pizza_pos, oven_bar_json(buf, sizeof buf, "S-1"));
+    CHECK(ack_is(a, KB_ACK_ACCEPTED, "S-1", 1, ORDER_STATUS_NEW));
+    CHECK(one_change(&f, before, &state, &event));
+    CHECK(part_is(state, "oven", "new") && part_is(state, "bar", "new") && part_is(state, "cold", NULL) &&
+          n_parts(state) == 2);
+    cJSON *doc = state ? cJSON_Parse(state) : NULL;
+    const cJSON *third = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(doc, "items"), 2);
+    CHECK(third && !cJSON_GetObjectItemCaseSensitive(third, "station"));
+    cJSON_Delete(doc);
+    CHECK(journaled_parts(&f, "S-1", ORDER_STATUS_NEW, "new", NULL, "new"));
+    /* Only the cold station. */
+    a = send_settled(&f, &f.pizza_pos,
+                     "{\"order_number\":\"S-2\",\"tenant_id\":\"pizza\",\"items\":[{\"name\":\"Salad\",\"qty\":1,"
+                     "\"station\":\"cold\"}]}");
+    CHECK(ack_is(a, KB_ACK_ACCEPTED, "S-2", 2, ORDER_STATUS_NEW));
+    CHECK(journaled_parts(&f, "S-2", ORDER_STATUS_NEW, NULL, "new", NULL));
+    /* An item at a station the tenant does not have: invalid_field, nothing
+     * published or journaled, no seq used. */
+    before = f.n_pubs;
+    uint64_t rejected = f.st.rejected[KB_ERR_INVALID_FIELD];
+    a = send_settled(&f, &f.pizza_pos,
+                     "{\"order_number\":\"S-3\",\"tenant_id\":\"pizza\",\"items\":[{\"name\":\"Pie\",\"qty\":1},"
+                     "{\"name\":\"Steak\",\"qty\":1,\"station\":\"grill\"}]}");
+    CHECK(rejected_with(a, "S-3", KB_ERR_INVALID_FIELD) &&
+          strcmp(a->detail, "items[1].station must be one of the tenant's stations") == 0);
+    CHECK(f.n_pubs == before && journaled(&f, "pizza", "S-3", NULL, NULL) == ORDER_STATUS_INVALID);
+    CHECK(f.st.rejected[KB_ERR_INVALID_FIELD] == rejected + 1 && pipeline_last_seq(f.p, "pizza") == 2);
+    a = send_settled(&f, &f.pizza_pos,
+                     "{\"order_number\":\"S-3\",\"tenant_id\":\"pizza\",\"items\":[{\"name\":\"Pie\",\"qty\":1,"
+                     "\"station\":\"Oven\"}]}");
+    CHECK(rejected_with(a, "S-3", KB_ERR_INVALID_FIELD));
+    /* A tenant without stations: free-text stations, no parts. */
+    before = f.n_pubs;
+    a = send_settled(&f, &f.burger_pos,
+                     "{\"order_number\":\"B-1\",\"tenant_id\":\"burger\",\"items\":[{\"name\":\"Burger\",\"qty\":1,"
+                     "\"station\":\"grill\"}]}");
+    CHECK(ack_is(a, KB_ACK_ACCEPTED, "B-1", 1, ORDER_STATUS_NEW));
+    CHECK(one_change(&f, before, &state, &event) && !json_has(state, "stations"));
+
+    /* The oven starts: its part, and the order, preparing; one change. */
+    before = f.n_pubs;
+    int changes = f.n_changes;
+    a = report(&f, &oven, "S-1", "oven", ORDER_STATUS_PREPARING);
+    CHECK(ack_is(a, KB_ACK_ACCEPTED, "S-1", 3, ORDER_STATUS_PREPARING) && strcmp(a->device, "pizza-oven") == 0);
+    CHECK(one_change(&f, before, &state, &event) && f.n_changes == changes + 1);
+    CHECK(json_str_is(state, "status", "preparing") && json_num(state, "seq") == 3 && json_num(state, "created_seq") == 1);
+    CHECK(part_is(state, "oven", "preparing") && part_is(state, "bar", "new"));
+    CHECK(json_str_is(event, "event", "status") && json_str_is(event, "status", "preparing") &&
+          json_str_is(event, "previous", "new") && json_str_is(event, "station", "oven") &&
+          json_str_is(event, "station_status", "preparing") && json_num(event, "seq") == 3 &&
+          json_str_is(event, "by", "pizza-oven"));
+    CHECK(journaled_parts(&f, "S-1", ORDER_STATUS_PREPARING, "preparing", NULL, "new"));
+    /* The same report again: a duplicate with the order as it is. */
+    before = f.n_pubs;
+    uint64_t dups = f.st.duplicates;
+    a = report(&f, &oven, "S-1", "oven", ORDER_STATUS_PREPARING);
+    CHECK(ack_is(a, KB_ACK_DUPLICATE, "S-1", 3, ORDER_STATUS_PREPARING) && f.n_pubs == before);
+    CHECK(f.st.duplicates == dups + 1 && f.n_changes == changes + 1);
+    /* The oven ready: the order stays preparing; a "station" event. */
+    a = report(&f, &oven, "S-1", "oven", ORDER_STATUS_READY);
+    CHECK(ack_is(a, KB_ACK_ACCEPTED, "S-1", 4, ORDER_STATUS_PREPARING));
+    CHECK(one_change(&f, before, &state, &event));
+    CHECK(part_is(state, "oven", "ready") && part_is(state, "bar", "new") && json_str_is(state, "status", "preparing"));
+    CHECK(json_str_is(event, "event", "station") && json_str_is(event, "status", "preparing") &&
+          !json_has(event, "previous") && json_str_is(event, "station", "oven") &&
+          json_str_is(event, "station_status", "ready") && json_num(event, "seq") == 4);
+
+    /* A station screen reporting another station's part: wrong_station. */
+    before = f.n_pubs;
+    a = report(&f, &oven, "S-1", "bar", ORDER_STATUS_READY);
+    CHECK(rejected_with(a, "S-1", KB_ERR_WRONG_STATION) && strstr(a->detail, "oven"));
+    CHECK(f.n_pubs == before && journaled_parts(&f, "S-1", ORDER_STATUS_PREPARING, "ready", NULL, "new"));
+    /* ...even of an order it has no part in, or no order at all. */
+    CHECK(rejected_with(report(&f, &cold, "S-1", "bar", ORDER_STATUS_READY), "S-1", KB_ERR_WRONG_STATION));
+    CHECK(rejected_with(report(&f, &cold, "S-404", "oven", ORDER_STATUS_READY), "S-404", KB_ERR_WRONG_STATION));
+    /* A station the order has no part for: unknown_station, whoever asks. */
+    a = report(&f, &cold, "S-1", "cold", ORDER_STATUS_PREPARING);
+    CHECK(rejected_with(a, "S-1", KB_ERR_UNKNOWN_STATION));
+    CHECK(rejected_with(report(&f, &f.pizza_kitchen, "S-1", "cold", ORDER_STATUS_READY), "S-1", KB_ERR_UNKNOWN_STATION));
+    CHECK(rejected_with(report(&f, &f.pizza_kitchen, "S-1", "grill", ORDER_STATUS_READY), "S-1", KB_ERR_UNKNOWN_STATION));
+    CHECK(rejected_with(report(&f, &f.burger_kitchen, "B-1", "grill", ORDER_STATUS_READY), "B-1", KB_ERR_UNKNOWN_STATION));
+    CHECK(rejected_with(report(&f, &oven, "S-404", "oven", ORDER_STATUS_READY), "S-404", KB_ERR_UNKNOWN_ORDER));
+    /* An invalid station report never reaches the order. */
+    CHECK(rejected_with(send_settled(&f, &oven, "{\"order_number\":\"S-1\",\"station\":\"oven\",\"status\":\"served\"}"),
+                        "S-1", KB_ERR_INVALID_FIELD));
+    CHECK(rejected_with(send_settled(&f, &oven, "{\"order_number\":\"S-1\",\"station\":\"Oven\",\"status\":\"ready\"}"),
+                        "S-1", KB_ERR_INVALID_FIELD));
+    CHECK(f.n_pubs == before && journaled_parts(&f, "S-1", ORDER_STATUS_PREPARING, "ready", NULL, "new"));
+
+    /* A bound kitchen's whole-order status is its part's. */
+    a = report(&f, &bar, "S-1", NULL, ORDER_STATUS_PREPARING);
+    CHECK(ack_is(a, KB_ACK_ACCEPTED, "S-1", 5, ORDER_STATUS_PREPARING));
+    CHECK(one_change(&f, before, &state, &event) && part_is(state, "bar", "preparing") && part_is(state, "oven", "ready"));
+    CHECK(json_str_is(event, "event", "station") && json_str_is(event, "station", "bar"));
+    /* The last part ready: the order ready, in one change with one event. */
+    before = f.n_pubs;
+    changes = f.n_changes;
+    a = report(&f, &bar, "S-1", NULL, ORDER_STATUS_READY);
+    CHECK(ack_is(a, KB_ACK_ACCEPTED, "S-1", 6, ORDER_STATUS_READY));
+    CHECK(one_change(&f, before, &state, &event) && f.n_changes == changes + 1);
+    CHECK(json_str_is(state, "status", "ready") && json_num(state, "seq") == 6 && part_is(state, "oven", "ready") &&
+          part_is(state, "bar", "ready"));
+    CHECK(json_str_is(event, "event", "status") && json_str_is(event, "status", "ready") &&
+          json_str_is(event, "previous", "preparing") && json_str_is(event, "station", "bar") &&
+          json_str_is(event, "station_status", "ready") && json_num(event, "seq") == 6 &&
+          json_str_is(event, "by", "pizza-bar"));
+    CHECK(f.n_changes == changes + 1 && json_str_is(f.changes[changes].doc, "status", "ready"));
+    int64_t seq;
+    CHECK(journaled(&f, "pizza", "S-1", &seq, NULL) == ORDER_STATUS_READY && seq == 6);
+    CHECK(pipeline_last_seq(f.p, "pizza") == 6);
+
+    /* Recall: the oven's part back to preparing, and the order with it. */
+    before = f.n_pubs;
+    a = report(&f, &oven, "S-1", "oven", ORDER_STATUS_PREPARING);
+    CHECK(ack_is(a, KB_ACK_ACCEPTED, "S-1", 7, ORDER_STATUS_PREPARING));
+    CHECK(one_change(&f, before, &state, &event) && part_is(state, "oven", "preparing") && part_is(state, "bar", "ready"));
+    CHECK(json_str_is(event, "event", "status") && json_str_is(event, "previous", "ready") &&
+          json_str_is(event, "status", "preparing") && json_str_is(event, "station_status", "preparing"));
+    /* A part already ready reported ready while the order is not: a duplicate. */
+    a = report(&f, &bar, "S-1", "bar", ORDER_STATUS_READY);
+    CHECK(ack_is(a, KB_ACK_DUPLICATE, "S-1", 7, ORDER_STATUS_PREPARING));
+    a = report(&f, &oven, "S-1", NULL, ORDER_STATUS_READY);
+    CHECK(ack_is(a, KB_ACK_ACCEPTED, "S-1", 8, ORDER_STATUS_READY));
+    /* A station screen closes nothing: served and cancelled are the expo's or the POS's. */
+    before = f.n_pubs;
+    CHECK(rejected_with(report(&f, &oven, "S-1", NULL, ORDER_STATUS_SERVED), "S-1", KB_ERR_WRONG_STATION));
+    CHECK(rejected_with(report(&f, &bar, "S-1", NULL, ORDER_STATUS_CANCELLED), "S-1", KB_ERR_WRONG_STATION));
+    CHECK(rejected_with(report(&f, &bar, "S-1", NULL, ORDER_STATUS_NEW), "S-1", KB_ERR_WRONG_STATION));
+    CHECK(f.n_pubs == before && journaled(&f, "pizza", "S-1", NULL, NULL) == ORDER_STATUS_READY);
+    /* The expo serves it: closed as ever (event first, the state cleared). */
+    a = report(&f, &expo, "S-1", NULL, ORDER_STATUS_SERVED);
+    CHECK(ack_is(a, KB_ACK_ACCEPTED, "S-1", 9, ORDER_STATUS_SERVED) && a->role == DEVICE_EXPO);
+    CHECK(f.n_pubs == before + 2 && f.pubs[before].kind == 'E' && json_str_is(f.pubs[before].doc, "event", "closed") &&
+          f.pubs[before + 1].kind == 'S' && f.pubs[before + 1].doc == NULL);
+    CHECK(journaled(&f, "pizza", "S-1", NULL, NULL) == ORDER_STATUS_SERVED);
+    CHECK(rejected_with(report(&f, &oven, "S-1", "oven", ORDER_STATUS_PREPARING), "S-1", KB_ERR_ORDER_CLOSED));
+    CHECK(rejected_with(report(&f, &f.pizza_kitchen, "S-1", "bar", ORDER_STATUS_PREPARING), "S-1", KB_ERR_ORDER_CLOSED));
+
+    /* One part only: ready from new is the order ready at once. */
+    before = f.n_pubs;
+    a = report(&f, &cold, "S-2", "cold", ORDER_STATUS_READY);
+    CHECK(ack_is(a, KB_ACK_ACCEPTED, "S-2", 10, ORDER_STATUS_READY));
+    CHECK(one_change(&f, before, &state, &event) && json_str_is(event, "previous", "new") &&
+          json_str_is(event, "event", "status"));
+    CHECK(journaled_parts(&f, "S-2", ORDER_STATUS_READY, NULL, "ready", NULL));
+    /* The expo may cancel, and report any station's part. */
+    a = report(&f, &expo, "S-2", NULL, ORDER_STATUS_CANCELLED);
+    CHECK(ack_is(a, KB_ACK_ACCEPTED, "S-2", 11, ORDER_STATUS_CANCELLED));
+
+    /* A whole-order kitchen: accepted and preparing leave the parts; ready
+     * marks every part ready; a recall marks every part preparing. */
+    CHECK(create_order(&f, &f.pizza_pos, "S-4", 1) == 12); /* one item, no station: the oven */
+    CHECK(journaled_parts(&f, "S-4", ORDER_STATUS_NEW, "new", NULL, NULL));
+    CHECK(send_settled(&f, &f.pizza_pos, oven_bar_json(buf, sizeof buf, "S-5")) != NULL);
+    CHECK(move_order(&f, &f.pizza_kitchen, "S-5", ORDER_STATUS_ACCEPTED) == 14);
+    CHECK(journaled_parts(&f, "S-5", ORDER_STATUS_ACCEPTED, "new", NULL, "new"));
+    CHECK(move_order(&f, &f.pizza_kitchen, "S-5", ORDER_STATUS_PREPARING) == 15);
+    CHECK(journaled_parts(&f, "S-5", ORDER_STATUS_PREPARING, "new", NULL, "new"));
+    CHECK(report(&f, &bar, "S-5", "bar", ORDER_STATUS_PREPARING) != NULL);
+    before = f.n_pubs;
+    CHECK(move_order(&f, &f.pizza_kitchen, "S-5", ORDER_STATUS_READY) == 17);
+    CHECK(one_change(&f, before, &state, &event) && part_is(state, "oven", "ready") && part_is(state, "bar", "ready"));
+    CHECK(json_str_is(event, "event", "status") && !json_has(event, "station"));
+    CHECK(journaled_parts(&f, "S-5", ORDER_STATUS_READY, "ready", NULL, "ready"));
+    /* Every part ready already: a station's ready is a duplicate. */
+    CHECK(ack_is(report(&f, &oven, "S-5", "oven", ORDER_STATUS_READY), KB_ACK_DUPLICATE, "S-5", 17, ORDER_STATUS_READY));
+    CHECK(move_order(&f, &expo, "S-5", ORDER_STATUS_PREPARING) == 18);
+    CHECK(journaled_parts(&f, "S-5", ORDER_STATUS_PREPARING, "preparing", NULL, "preparing"));
+    /* From there the stations finish it again. */
+    CHECK(ack_is(report(&f, &oven, "S-5", "oven", ORDER_STATUS_READY), KB_ACK_ACCEPTED, "S-5", 19, ORDER_STATUS_PREPARING));
+    CHECK(ack_is(report(&f, &f.pizza_kitchen, "S-5", "bar", ORDER_STATUS_READY), KB_ACK_ACCEPTED, "S-5", 20,
+                 ORDER_STATUS_READY));
+    /* Served by a whole-order kitchen. */
+    CHECK(move_order(&f, &f.pizza_kitchen, "S-5", ORDER_STATUS_SERVED) == 21);
+    /* A bound kitchen's accepted (a legacy kitchen's receipt too) is the whole order's. */
+    before = f.n_pubs;
+    char rb[256];
+    int n0 = f.n_acks;
+    receipt(&f, &oven, status_json(rb, sizeof rb, &oven, "S-4", ORDER_STATUS_ACCEPTED));
+    settle(&f);
+    CHECK(f.n_acks == n0 + 1 && ack_is(last_ack(&f), KB_ACK_ACCEPTED, "S-4", 22, ORDER_STATUS_ACCEPTED));
+    CHECK(one_change(&f, before, &state, &event) && json_str_is(event, "event", "status") && part_is(state, "oven", "new"));
+    CHECK(ack_is(report(&f, &cold, "S-4", NULL, ORDER_STATUS_ACCEPTED), KB_ACK_DUPLICATE, "S-4", 22, ORDER_STATUS_ACCEPTED));
+    /* ...and its whole-order ready the oven's part: the only one, so the order. */
+    CHECK(ack_is(report(&f, &oven, "S-4", NULL, ORDER_STATUS_READY), KB_ACK_ACCEPTED, "S-4", 23, ORDER_STATUS_READY));
+    /* Another station's screen asking the same has no part there. */
+    CHECK(rejected_with(report(&f, &bar, "S-4", NULL, ORDER_STATUS_READY), "S-4", KB_ERR_UNKNOWN_STATION));
+    CHECK(journaled_parts(&f, "S-4", ORDER_STATUS_READY, "ready", NULL, NULL));
+    /* Nothing held, nothing open, seqs with no gap. */
+    CHECK(pipeline_acks_pending(f.p) == 0 && !journal_has_uncommitted(f.j) && pipeline_last_seq(f.p, "pizza") == 23);
+    CHECK(f.st.rejected[KB_ERR_WRONG_STATION] == 6 && f.st.rejected[KB_ERR_UNKNOWN_STATION] == 5);
+    teardown(&f);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir)) {
@@ -1240,6 +1551,7 @@ int main(void)
     test_hook_and_observers();
     test_reconcile_and_republish();
     test_free_commits();
+    test_stations();
     rmdir(dir);
     return check_report();
 }

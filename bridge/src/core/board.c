@@ -199,9 +199,10 @@ static int load_one(void *ctx, const char *tenant, const char *order_number, con
     return 0;
 }
 
+/* The entries are kept while the registry has no board, too: a board added
+ * by a reload then shows the orders that were open before it. */
 void board_load(board *b, journal *j)
 {
-    if (!any_board(*b->registry)) return;
     if (journal_for_each_open(j, NULL, load_one, b) != 0)
         log_error("board: cannot read the open orders: %s", journal_last_error(j));
 }
@@ -210,12 +211,11 @@ void board_changed(void *ctx, const char *tenant, const char *doc, int created)
 {
     (void)created;
     board *b = ctx;
-    if (!any_board(*b->registry)) return;
     cJSON *order = cJSON_Parse(doc);
     if (order) apply(b, tenant, order);
     cJSON_Delete(order);
     board_tenant *t = tenant_of(b, tenant);
-    if (t && t->dirty) flush_tenant(b, t, 0);
+    if (t && t->dirty && any_board(*b->registry)) flush_tenant(b, t, 0);
 }
 
 void board_tick(board *b)
@@ -224,6 +224,7 @@ void board_tick(board *b)
     if (now - b->last_tick_ms < 1000.0) return;
     b->last_tick_ms = now;
     long long wall = kb_wall_ms();
+    int publish = any_board(*b->registry);
     for (board_tenant *t = b->tenants; t; t = t->next) {
         for (size_t i = 0; i < t->n; i++) {
             board_entry *e = &t->entries[i];
@@ -232,7 +233,7 @@ void board_tick(board *b)
                 t->dirty = 1;
             }
         }
-        if (t->dirty) flush_tenant(b, t, 0);
+        if (t->dirty && publish) flush_tenant(b, t, 0);
     }
 }
 

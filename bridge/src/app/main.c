@@ -110,6 +110,7 @@ static void reload_registry(app *a)
     if (mqtt_link_connected(a->link)) {
         dynsec_sync_forget_removed(a->dynsec, old);
         dynsec_sync_start(a->dynsec);
+        board_publish_all(a->board); /* a board added by the reload gets every tenant's document now */
     }
     legacy_gateway_registry_changed(a->legacy);
     registry_free(old);

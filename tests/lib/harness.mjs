@@ -384,3 +384,74 @@ export async function legacyClient(bus, opts = {}) {
   });
   return client;
 }
+
+// Stations, expo and boards (contract 1.2).
+export const stationViewTopic = (tenant, station, number) => `outlet/tenant/${tenant}/stations/${station}/orders/${number}`;
+export const expoStatusTopic = (tenant, device) => `outlet/tenant/${tenant}/expo/${device}/status`;
+export const boardTopic = (tenant) => `outlet/board/${tenant}`;
+
+/** Publishes `body` on `topic` and resolves with the ack for `number` on `ack`. */
+async function sendForAck(client, topic, ack, body, number, timeout) {
+  const seen = client.received.length;
+  await publish(client, topic, body);
+  return parse(await waitMessage(client, (m, i) => i >= seen && m.topic === ack
+    && JSON.parse(m.payload).order_number === number, { timeout, what: `the ack for ${number} on ${ack}` }));
+}
+
+/**
+ * A kitchen bound to a station (registry "station"), subscribed to its
+ * station's views and its ack. report(number, status, {station}) sends a
+ * station report (its own station unless told; station null sends none,
+ * i.e. a whole-order status) and resolves with the ack.
+ */
+export async function stationDevice(bus, tenant, station, device = `${tenant}-${station}`, { password = device, ...opts } = {}) {
+  const client = await mqttClient(bus, device, password, opts);
+  const granted = await subscribe(client, [stationViewTopic(tenant, station, '+'), ackTopic(tenant, 'kitchen', device)]);
+  if (granted.some((g) => g >= 128)) { client.end(true); throw new Error(`${device} was refused its own topics: ${granted}`); }
+  return {
+    client,
+    report(number, status, { station: st = station, timeout = 5000, extra = {} } = {}) {
+      const body = { order_number: number, status, ...(st === null ? {} : { station: st }), ...extra };
+      return sendForAck(client, statusTopic(tenant, device), ackTopic(tenant, 'kitchen', device), body, number, timeout);
+    },
+    views(number) { return client.received.filter((m) => m.topic === stationViewTopic(tenant, station, number)); },
+  };
+}
+
+/** An expo device subscribed to its tenant's orders, events and its ack. */
+export async function expoDevice(bus, tenant, device = `${tenant}-expo`, { password = device, ...opts } = {}) {
+  const client = await mqttClient(bus, device, password, opts);
+  const granted = await subscribe(client, [`outlet/tenant/${tenant}/orders/+`, eventsTopic(tenant), ackTopic(tenant, 'expo', device)]);
+  if (granted.some((g) => g >= 128)) { client.end(true); throw new Error(`${device} was refused its own topics: ${granted}`); }
+  return {
+    client,
+    setStatus(number, status, { timeout = 5000 } = {}) {
+      return sendForAck(client, expoStatusTopic(tenant, device), ackTopic(tenant, 'expo', device),
+        { order_number: number, status }, number, timeout);
+    },
+    orders(number) { return client.received.filter((m) => m.topic === orderTopic(tenant, number)); },
+    events(number) {
+      return client.received.filter((m) => m.topic === eventsTopic(tenant)).map(parse)
+        .filter((e) => number === undefined || e.order_number === number);
+    },
+  };
+}
+
+/**
+ * A board device (registry "boards") subscribed to the board documents of
+ * `tenants`. docs(tenant) lists the documents received; waitDoc(tenant,
+ * match) resolves with the first received after index `from` that matches.
+ */
+export async function boardDevice(bus, device, tenants, { password = device, ...opts } = {}) {
+  const client = await mqttClient(bus, device, password, opts);
+  const granted = await subscribe(client, tenants.map(boardTopic));
+  if (granted.some((g) => g >= 128)) { client.end(true); throw new Error(`${device} was refused its board topics: ${granted}`); }
+  const board = {
+    client,
+    docs(tenant) { return client.received.filter((m) => m.topic === boardTopic(tenant)).map(parse); },
+    waitDoc(tenant, match, { timeout = 5000, from = 0, what = `a board document of ${tenant}` } = {}) {
+      return waitFor(() => board.docs(tenant).slice(from).find((d) => d && match(d)), { timeout, what });
+    },
+  };
+  return board;
+}

@@ -84,3 +84,17 @@ void order_stations_follow(cJSON *order, order_status from, order_status to)
     else if (from == ORDER_STATUS_READY && to == ORDER_STATUS_PREPARING)
         set_parts(order, ORDER_STATUS_INVALID, ORDER_STATUS_PREPARING);
 }
+
+char *order_station_view(const cJSON *order, const char *station, const char *first)
+{
+    if (order_station_status(order, station) == ORDER_STATUS_INVALID) return NULL;
+    cJSON *view = cJSON_Duplicate(order, 1);
+    cJSON *items = cJSON_GetObjectItemCaseSensitive(view, "items");
+    for (int i = cJSON_GetArraySize(items) - 1; i >= 0; i--)
+        if (strcmp(order_item_station(cJSON_GetArrayItem(items, i), first), station) != 0)
+            cJSON_DeleteItemFromArray(items, i);
+    if (view) cJSON_AddStringToObject(view, "station", station);
+    char *text = view ? cJSON_PrintUnformatted(view) : NULL;
+    cJSON_Delete(view);
+    return text;
+}

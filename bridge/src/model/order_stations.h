@@ -43,6 +43,11 @@ station_move order_station_move(cJSON *order, order_status from, const char *sta
 /* A whole-order move to `to`: every part follows a move to ready, and a
  * recall (ready -> preparing). */
 void order_stations_follow(cJSON *order, order_status from, order_status to);
+/* The order as station `station` may see it (malloc'd JSON): only its items
+ * (an item without a station is at `first`, the tenant's first station),
+ * with "station": <station>. NULL if the order has no part there, or out of
+ * memory. */
+char *order_station_view(const cJSON *order, const char *station, const char *first);
 /* The part's status, ORDER_STATUS_INVALID if the order has none there. */
 order_status order_station_status(const cJSON *order, const char *station);
 

@@ -31,6 +31,7 @@
 #include "legacy_auth.h"
 #include "legacy_frames.h"
 #include "log.h"
+#include "order_stations.h"
 
 #define CONN_MAX 512
 #define QUEUE_MAX_BYTES (4u << 20) /* far above a kitchen's backlog of open orders */
@@ -70,6 +71,7 @@ typedef struct legacy_conn {
     device_role role;
     int anonymous;
     char device[REGISTRY_ID_MAX + 1]; /* registry username, or ANON_* */
+    char station[REGISTRY_ID_MAX + 1]; /* a kitchen bound to one station: it sees only that; "" if none */
     char tenant[REGISTRY_ID_MAX + 1]; /* "" = every tenant (anonymous, none declared) */
     char client_id[LEGACY_CLIENT_ID_MAX + 1];
     char connected_at[32];
@@ -237,17 +239,38 @@ static int take_token(legacy_conn *c)
 }
 
 typedef struct {
+    legacy_gateway *g;
     legacy_conn *c;
     const char *now;
 } backlog_ctx;
 
+/* What connection `c` may see of an order: the document itself, or for a
+ * station-bound kitchen its station's view (malloc'd into *owned), NULL if
+ * the order has nothing for that station. `order` is the parsed doc, parsed
+ * here on first need. */
+static const char *visible_doc(legacy_gateway *g, const legacy_conn *c, const char *tenant, const char *doc,
+                               cJSON **order, char **owned)
+{
+    *owned = NULL;
+    if (!c->station[0]) return doc;
+    const registry_tenant *t = registry_find_tenant(*g->registry, tenant);
+    if (!t || t->n_stations == 0) return NULL;
+    if (!*order) *order = cJSON_Parse(doc);
+    *owned = *order ? order_station_view(*order, c->station, t->stations[0]) : NULL;
+    return *owned;
+}
+
 static int send_backlog_one(void *ctx, const char *tenant, const char *order_number, const char *doc, int64_t seq)
 {
-    (void)tenant;
     (void)order_number;
     (void)seq;
     backlog_ctx *k = ctx;
-    send_frame(k->c, legacy_frame_new_order(doc, k->now));
+    cJSON *order = NULL;
+    char *owned;
+    const char *shown = visible_doc(k->g, k->c, tenant, doc, &order, &owned);
+    if (shown) send_frame(k->c, legacy_frame_new_order(shown, k->now));
+    free(owned);
+    cJSON_Delete(order);
     return k->c->state == CONN_CLOSING; /* stop if it could not take them */
 }
 
@@ -260,7 +283,7 @@ static void make_ready(legacy_gateway *g, legacy_conn *c)
     send_frame(c, legacy_frame_connected(c->client_id, device_role_name(c->role), c->anonymous ? NULL : c->device,
                                          c->tenant, now));
     if (c->role == DEVICE_KITCHEN) {
-        backlog_ctx k = {c, now};
+        backlog_ctx k = {g, c, now};
         journal *j = pipeline_journal(g->pipeline);
         if (journal_for_each_open(j, c->tenant[0] ? c->tenant : NULL, send_backlog_one, &k) != 0 &&
             c->state != CONN_CLOSING)
@@ -290,6 +313,8 @@ static void auth_done(void *ctx, uint32_t conn, int verdict)
         return;
     }
     snprintf(c->tenant, sizeof c->tenant, "%s", t->id);
+    const char *station = registry_device_station(*g->registry, dev);
+    snprintf(c->station, sizeof c->station, "%s", station ? station : "");
     make_ready(g, c);
 }
 
@@ -720,14 +745,27 @@ void legacy_gateway_order_changed(void *ctx, const char *tenant, const char *doc
     if (!g->conns) return;
     char now[32];
     kb_iso_time(now, sizeof now);
-    /* As the old server did: new orders to kitchens, status changes to all. */
+    /* As the old server did: new orders to kitchens, status changes to all.
+     * A station-bound kitchen gets its station's view, and nothing of an
+     * order without a part there, as over MQTT. */
     char *frame = created ? legacy_frame_new_order(doc, now) : legacy_frame_status_update(doc, now);
     if (!frame) return;
     size_t len = strlen(frame);
-    for (legacy_conn *c = g->conns; c; c = c->next)
-        if (c->state == CONN_READY && (!c->tenant[0] || strcmp(c->tenant, tenant) == 0) &&
-            (!created || c->role == DEVICE_KITCHEN))
+    cJSON *order = NULL;
+    for (legacy_conn *c = g->conns; c; c = c->next) {
+        if (c->state != CONN_READY || (c->tenant[0] && strcmp(c->tenant, tenant) != 0) ||
+            (created && c->role != DEVICE_KITCHEN))
+            continue;
+        if (!c->station[0]) {
             queue_frame(c, frame, len);
+            continue;
+        }
+        char *owned;
+        if (visible_doc(g, c, tenant, doc, &order, &owned))
+            send_frame(c, created ? legacy_frame_new_order(owned, now) : legacy_frame_status_update(owned, now));
+        free(owned);
+    }
+    cJSON_Delete(order);
     free(frame);
 }
 
@@ -804,7 +842,8 @@ void legacy_gateway_registry_changed(legacy_gateway *g)
         const registry_device *dev = registry_find_device(r, c->device);
         if (c->state == CONN_AUTHENTICATING) continue; /* checked when the verdict comes */
         const registry_tenant *t = dev ? registry_tenant_of(r, dev) : NULL;
-        if (!t || dev->role != c->role || strcmp(t->id, c->tenant) != 0)
+        const char *station = dev ? registry_device_station(r, dev) : NULL;
+        if (!t || dev->role != c->role || strcmp(t->id, c->tenant) != 0 || strcmp(station ? station : "", c->station) != 0)
             close_conn(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "this device was removed or changed", 1);
     }
 }

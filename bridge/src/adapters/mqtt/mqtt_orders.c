@@ -15,20 +15,6 @@ struct mqtt_orders {
     registry *const *registry;
 };
 
-/* The order as station `station` may see it: only its items. */
-static char *station_view(const cJSON *order, const char *station, const char *first)
-{
-    cJSON *view = cJSON_Duplicate(order, 1);
-    cJSON *items = cJSON_GetObjectItemCaseSensitive(view, "items");
-    for (int i = cJSON_GetArraySize(items) - 1; i >= 0; i--)
-        if (strcmp(order_item_station(cJSON_GetArrayItem(items, i), first), station) != 0)
-            cJSON_DeleteItemFromArray(items, i);
-    if (view) cJSON_AddStringToObject(view, "station", station);
-    char *text = view ? cJSON_PrintUnformatted(view) : NULL;
-    cJSON_Delete(view);
-    return text;
-}
-
 /* Each station's retained view of the order (the broker lets a station
  * screen read only its own): published after the state, or cleared with it
  * for every station of the tenant. Their PUBACKs are not waited for. */
@@ -37,12 +23,11 @@ static void publish_views(mqtt_orders *o, const char *tenant, const char *order_
     const registry_tenant *t = registry_find_tenant(*o->registry, tenant);
     if (!t || t->n_stations == 0) return;
     cJSON *order = doc ? cJSON_Parse(doc) : NULL;
-    const cJSON *parts = cJSON_GetObjectItemCaseSensitive(order, "stations");
     char topic[TOPIC_MAX];
     for (int i = 0; i < t->n_stations; i++) {
         const char *s = t->stations[i];
         if (topic_station_order(topic, sizeof topic, tenant, s, order_number)) continue;
-        char *view = order && cJSON_GetObjectItemCaseSensitive(parts, s) ? station_view(order, s, t->stations[0]) : NULL;
+        char *view = order ? order_station_view(order, s, t->stations[0]) : NULL;
         if (view || !doc) mqtt_link_publish(o->link, topic, view, view ? strlen(view) : 0, 1, NULL);
         free(view);
     }
@@ -127,7 +112,7 @@ static void on_retained_view(void *ctx, const char *topic, const void *payload, 
         log_info("clearing stale station view %s/%s/%s", t.tenant, t.station, t.order_number);
         mqtt_link_publish(o->link, topic, NULL, 0, 1, NULL);
     } else if (!cJSON_IsNumber(seq) || (int64_t)seq->valuedouble != cur.seq) {
-        char *view = station_view(order, t.station, rt->stations[0]);
+        char *view = order_station_view(order, t.station, rt->stations[0]);
         if (view) mqtt_link_publish(o->link, topic, view, strlen(view), 1, NULL);
         free(view);
     }

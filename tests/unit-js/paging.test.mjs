@@ -35,6 +35,19 @@ test('a tall ticket continues at the top of the next column instead of pushing t
     assert.deepEqual(pages[0].tickets, [0, 1, 2], 'a split ticket is listed once');
 });
 
+test('a short ticket (splitMin) moves whole to the next column; a taller one continues', () => {
+    // 40 px left in column 0; ticket 1 is 50 px in two pieces.
+    const split = layoutPages([t(50), t(25, 25)], O);
+    assert.deepEqual(frags(split), [[0, 0, 0, 0, 1], [0, 0, 1, 0, 1], [0, 1, 1, 1, 2]]);
+    const whole = layoutPages([t(50), t(25, 25)], { ...O, splitMin: 50 });
+    assert.deepEqual(frags(whole), [[0, 0, 0, 0, 1], [0, 1, 1, 0, 2]]);
+    const tall = layoutPages([t(50), t(25, 25, 25)], { ...O, splitMin: 50 });
+    assert.deepEqual(frags(tall), [[0, 0, 0, 0, 1], [0, 0, 1, 0, 1], [0, 1, 1, 1, 3]], 'taller than splitMin: it continues');
+    // In the last column it goes to the next page whole.
+    const last = layoutPages([t(100), t(100), t(50), t(25, 25)], { ...O, splitMin: 50 });
+    assert.deepEqual(last.map((p) => p.tickets), [[0, 1, 2], [3]]);
+});
+
 test('a ticket starts in a column only if its first piece fits there', () => {
     const pages = layoutPages([t(70), t(30, 10)], O);
     // 70 + 10 + 30 > 100: ticket 1 starts at the top of column 1.

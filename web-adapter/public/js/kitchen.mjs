@@ -23,6 +23,9 @@ const PART_NEXT_LABEL = { new: 'Start', preparing: 'Ready' };
 const PART_LABEL = { new: 'Not started', preparing: 'In progress', ready: 'Done' };
 /** Columns are at least this many rem wide. */
 const MIN_COLUMN_REM = 11;
+/** Tickets up to this share of a column's height move to the next column
+ *  whole; taller ones continue there. */
+const SPLIT_MIN = 1 / 3;
 /** Ages wait this long for the bridge's clock before they fall back to this device's. */
 const CLOCK_WAIT_MS = 5000;
 
@@ -30,13 +33,14 @@ const CLOCK_WAIT_MS = 5000;
 // The alert counters (alertsPlayed, cancelAlertsPlayed, alertsMissed, spoken,
 // notified, soundArmed) are kept by alerts.mjs.
 const kb = window.__kb = {
-    state: 'offline', reason: 'starting', stateLog: [], bus: null,
+    state: 'offline', reason: 'starting', stateLog: [], bus: null, renders: 0,
     cards: () => [...cards.values()].map((c) => ({
         order_number: c.order.order_number, status: c.order.status, closed: c.closed?.status || null,
         part: mode === 'station' ? partOf(c) : null, stations: c.order.stations || null,
     })),
     mode: () => mode,
-    paging: () => ({ page, pages: layout.pages.length, shown: shownOnPage(), hidden: layout.hidden, total: layout.list.length }),
+    paging: () => ({ page, pages: layout.pages.length, shown: shownOnPage(), hidden: layout.hidden, total: layout.list.length,
+        settled: settled() }),
     clock: () => ({ measured: clockMeasured(), offset: clockOffset(), now: bridgeNow() }),
 };
 const alerts = createAlerts(kb, { toast });
@@ -50,7 +54,7 @@ let mode = 'kitchen';               // 'kitchen' | 'station' | 'expo'
 let myStation = '';                 // a station screen's station
 let tenantStations = [];            // the tenant's stations, in the registry's order
 let page = 0;
-let layout = { pages: [], list: [], hidden: 0 };
+let layout = { pages: [], list: [], hidden: 0, size: { w: 0, h: 0 } };
 const startedAt = Date.now();
 const thresholds = loadThresholds();
 
@@ -134,6 +138,11 @@ function shownOnPage() {
 
 // ---- rendering ------------------------------------------------------------------
 let renderQueued = false;
+/** True when no render is due and the layout is for the cards' current size. */
+function settled() {
+    const root = $('#cards');
+    return !renderQueued && (!layout.list.length || (root.clientWidth === layout.size.w && root.clientHeight === layout.size.h));
+}
 /** Renders once for a burst of bus messages (a snapshot of 40 orders is one layout). */
 function renderSoon() {
     if (renderQueued) return;
@@ -145,10 +154,11 @@ function renderSoon() {
 
 function render() {
     renderQueued = false;
+    kb.renders++;
     const list = visibleCards();
     const root = $('#cards');
     if (!list.length) {
-        layout = { pages: [], list, hidden: 0 };
+        layout = { pages: [], list, hidden: 0, size: { w: 0, h: 0 } };
         page = 0;
         const why = mode === 'station' ? `No open orders for the ${myStation} station`
             : cards.size ? 'No open orders for this station' : 'No open orders';
@@ -159,16 +169,22 @@ function render() {
     renderPager();
     renderAllDay();
     renderStations();
+    // The pager row or the bar may have changed height with what they show
+    // now: lay out again for the size the cards really have.
+    if (list.length && (root.clientWidth !== layout.size.w || root.clientHeight !== layout.size.h)) {
+        layOut(root, list);
+        renderPager();
+    }
     tick();
 }
 
 /** Measures every ticket at the column width, pages them (js/paging.mjs), and
  *  puts the visible page's fragments in its columns. */
-function layOut(root, list) {
+function layOut(root, list, shrink = 0) {
     const rem = parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
     const gap = 0.6 * rem;
     const width = root.clientWidth;
-    const height = root.clientHeight;
+    const height = root.clientHeight - shrink;
     const columns = columnCount(width, MIN_COLUMN_REM * rem, gap);
     const colWidth = (width - (columns - 1) * gap) / columns;
     const measure = $('#measure');
@@ -179,12 +195,12 @@ function layOut(root, list) {
     const contHead = Math.ceil(sample.getBoundingClientRect().height);
     const tickets = built.map((b) => measureTicket(b));
     measure.replaceChildren();
-    const pages = layoutPages(tickets, { columns, height, gap, contHead, chrome: tickets[0]?.chrome ?? 0 });
+    const pages = layoutPages(tickets, { columns, height, gap, contHead, chrome: tickets[0]?.chrome ?? 0, splitMin: height * SPLIT_MIN });
     // The selected card's page is the one to show (arrows move across pages).
     const sel = selected ? list.findIndex((c) => c.order.order_number === selected) : -1;
     if (sel >= 0 && !pages[clampPage(page, pages.length)].tickets.includes(sel)) page = pageOfTicket(pages, sel);
     page = clampPage(page, pages.length);
-    layout = { pages, list, hidden: hiddenCount(pages, page, list.length) };
+    layout = { pages, list, hidden: hiddenCount(pages, page, list.length), size: { w: width, h: height + shrink } };
     const pg = pages[page];
     if (selected && !pg.tickets.some((i) => list[i].order.order_number === selected)) selected = null;
     root.style.setProperty('--columns', String(columns));
@@ -195,6 +211,11 @@ function layOut(root, list) {
         const slot = built[i].card.querySelector('.slot');
         if (slot) slot.textContent = slotKey(k);
     });
+    layout.size = { w: width, h: root.clientHeight };
+    // A safety net: should a ticket come out taller than it measured, lay out
+    // again in a shorter column rather than cut it off.
+    const over = Math.max(0, ...[...root.children].map((col) => col.scrollHeight - root.clientHeight));
+    if (over > 0 && !shrink) layOut(root, list, Math.ceil(over) + 1);
 }
 
 /** The pieces a ticket may break between: its header and first item are one,
@@ -257,16 +278,16 @@ function fragment(b, t, f, height) {
     } else {
         const n = b.c.order.order_number;
         node = el('article', { class: `${b.card.className.replace(/\bcard\b/, '')} ticket cont`, 'data-cont': n, onclick: () => select(n) },
-            contHeader(n, statusOf(b.c)), ...nodes);
+            contHeader(n, statusOf(b.c), b.c), ...nodes);
     }
     node.classList.toggle('more', f.more);
     if (f.height >= height) node.style.maxHeight = `${height}px`;
     return node;
 }
 
-function contHeader(n, status) {
+function contHeader(n, status, c = null) {
     return el('header', { class: 'conthead' }, el('span', { class: 'num', text: n }), el('span', { class: 'contlabel', text: 'cont.' }),
-        el('span', { class: 'status-dot', title: STATUS_LABEL[status] || status }), el('span', { class: 'age', 'data-testid': 'age' }));
+        el('span', { class: 'status-dot', title: STATUS_LABEL[status] || status }), el('span', { class: 'age', text: c ? ageText(c) : '0:00' }));
 }
 
 function renderCard(c) {
@@ -317,7 +338,7 @@ function renderCard(c) {
         onclick: () => select(n),
     },
     el('header', {}, el('span', { class: 'slot' }), el('span', { class: n.length > 10 ? 'num long' : 'num', text: n }),
-        el('span', { class: 'age', 'data-testid': 'age' })),
+        el('span', { class: 'age', 'data-testid': 'age', text: ageText(c) })),
     closed ? el('div', { class: 'stamp', 'data-testid': 'stamp', text: status === 'cancelled' ? 'CANCELLED' : 'CLOSED' }) : null,
     o.priority === 'rush' ? el('div', { class: 'rush', text: 'RUSH' }) : null,
     meta.length ? el('div', { class: 'meta' }, ...meta.flatMap((m, k) => (k ? [' · ', m] : [m]))) : null,
@@ -380,18 +401,25 @@ function renderStations() {
     sel.value = filter;
 }
 
+/** Until the bridge's clock is measured (a fraction of a second) an age could
+ *  be this device's wrong clock: show none rather than a wrong red. */
+function clockTrusted() { return clockMeasured() || Date.now() - startedAt > CLOCK_WAIT_MS; }
+
+/** A card's age now, as shown ('' while the clock is not trusted yet). */
+function ageText(c, now = bridgeNow()) {
+    return clockTrusted() ? formatAge(now - ageBase(c, now)) : '';
+}
+
 function tick() {
     const now = bridgeNow();
-    // Until the bridge's clock is measured (a fraction of a second) an age could
-    // be this device's wrong clock: show none rather than a wrong red.
-    const trusted = clockMeasured() || Date.now() - startedAt > CLOCK_WAIT_MS;
+    const trusted = clockTrusted();
     $('#clock').textContent = trusted ? new Date(now).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) : '';
     for (const node of document.querySelectorAll('#cards .ticket')) {
         const c = cards.get(node.dataset.order ?? node.dataset.cont);
         if (!c) continue;
         const age = (now - ageBase(c, now)) / 1000;
         const ageNode = node.querySelector('.age');
-        if (ageNode) ageNode.textContent = trusted ? formatAge(age * 1000) : '';
+        if (ageNode) ageNode.textContent = ageText(c, now);
         node.classList.toggle('age-warn', trusted && !c.closed && age >= thresholds.warn && age < thresholds.late);
         node.classList.toggle('age-late', trusted && !c.closed && age >= thresholds.late);
     }

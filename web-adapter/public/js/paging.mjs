@@ -14,7 +14,8 @@
 // broken between (the page makes its header and first item one piece, and
 // its last item and footer another). A fragment adds `chrome` (its borders)
 // and, when it does not start the ticket, `contHead`; fragments in a column
-// are `gap` apart.
+// are `gap` apart. A ticket no taller than `splitMin` is never broken: it
+// moves to the next column instead (only tall tickets continue).
 //
 // Rules: a ticket that does not fit in what is left of a page moves whole to
 // the next page, unless it starts the page: then it continues on the next
@@ -22,12 +23,15 @@
 // than a whole column is placed alone at the top of one and clipped.
 
 /** Fragments for the units of one ticket from `u`, starting at column
- *  `col`, height `y` used. Stops at the page's last column. */
-function fit(units, u, col, y, o) {
+ *  `col`, height `y` used. Stops at the page's last column. `whole`: a short
+ *  ticket, moved to the next column rather than broken. */
+function fit(units, u, col, y, o, whole) {
     const frags = [];
+    const total = o.chrome + units.reduce((a, h) => a + h, 0);
     while (u < units.length) {
         if (col >= o.columns) return { frags, col, y, u, done: false };
         const top = y > 0 ? y + o.gap : 0;
+        if (whole && u === 0 && top > 0 && top + total > o.height) { col++; y = 0; continue; }
         const head = o.chrome + (u > 0 ? o.contHead : 0);
         let k = u;
         let h = top + head;
@@ -45,7 +49,7 @@ function fit(units, u, col, y, o) {
 }
 
 /** Lays `tickets` out in pages (see the top of this file). Always at least one page. */
-export function layoutPages(tickets, { columns = 1, height, gap = 0, contHead = 0, chrome = 0 } = {}) {
+export function layoutPages(tickets, { columns = 1, height, gap = 0, contHead = 0, chrome = 0, splitMin = 0 } = {}) {
     const o = { columns: Math.max(1, Math.floor(columns) || 1), height: Math.max(1, height || 1), gap, contHead, chrome };
     const pages = [];
     let page = newPage(o.columns);
@@ -60,9 +64,10 @@ export function layoutPages(tickets, { columns = 1, height, gap = 0, contHead = 
     };
     tickets.forEach((t, i) => {
         const units = t.units.length ? t.units : [0];
+        const whole = o.chrome + units.reduce((a, h) => a + h, 0) <= splitMin;
         let u = 0;
         for (;;) {
-            const r = fit(units, u, col, y, o);
+            const r = fit(units, u, col, y, o, whole);
             if (r.done) { add(i, r.frags, true); col = r.col; y = r.y; return; }
             const atStart = page.tickets.length === 0;
             if (atStart || u > 0) add(i, r.frags, false);  // only a page-tall ticket is split across pages

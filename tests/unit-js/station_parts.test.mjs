@@ -1,11 +1,15 @@
 // station_parts: a station's part of an order in the browser modules, in plain
 // Node: the part lifecycle (kb/status.mjs, against the bridge's
 // order_stations.c rules), and the outbox settling a station's report on the
-// bridge's ack, which names the whole order's status (kb/outbox.mjs).
+// bridge's ack, which names the whole order's status (kb/outbox.mjs), and an
+// expo's order view keeping each part's status from the events when an event
+// comes before its retained state (kb/order-view.mjs).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { nextPartStatus, recallPartStatus, isPartDone, isPartStatus, orderStatusesAfterPart, PART_LIFECYCLE } from '../../web-adapter/public/kb/status.mjs';
 import { Outbox, MemoryStore, ackMatches, wireMessage } from '../../web-adapter/public/kb/outbox.mjs';
+import { partsFollow } from '../../web-adapter/public/kb/status.mjs';
+import { OrderView } from '../../web-adapter/public/kb/order-view.mjs';
 
 test('a part goes new -> preparing -> ready, and a recall sends a ready part back to preparing', () => {
     assert.deepEqual(PART_LIFECYCLE, ['new', 'preparing', 'ready']);
@@ -59,4 +63,35 @@ test('the outbox settles a station report on the ack the bridge sends for it', a
     assert.equal(box.onAck({ order_number: 'A-2', result: 'duplicate', seq: 4, status: 'preparing' }), 'ignored');
     assert.equal(box.onAck({ order_number: 'A-2', result: 'accepted', seq: 5, status: 'ready' }), 'settled');
     await q;
+});
+
+test('partsFollow: a whole-order ready marks every part ready, a whole-order recall every part preparing', () => {
+    const parts = { oven: 'ready', bar: 'new' };
+    assert.deepEqual(partsFollow(parts, 'preparing', 'ready'), { oven: 'ready', bar: 'ready' });
+    assert.deepEqual(partsFollow({ oven: 'ready', bar: 'ready' }, 'ready', 'preparing'), { oven: 'preparing', bar: 'preparing' });
+    assert.equal(partsFollow(parts, 'new', 'accepted'), null);
+    assert.equal(partsFollow(parts, 'accepted', 'preparing'), null);
+    assert.equal(partsFollow(parts, 'ready', 'served'), null);
+    assert.equal(partsFollow(undefined, 'preparing', 'ready'), null);
+});
+
+test('the order view: station and status events move the parts when they come before the retained state', () => {
+    const events = [];
+    const v = new OrderView({ emit: (e) => events.push(e), setTimeout: () => 0, clearTimeout: () => {} });
+    const doc = { order_number: 'A-1', status: 'new', seq: 1, created_seq: 1, stations: { oven: 'new', bar: 'new' } };
+    v.applyState('A-1', doc, { retained: true, initial: true });
+    v.applyEvent({ event: 'status', order_number: 'A-1', status: 'preparing', previous: 'new', station: 'oven', station_status: 'preparing', seq: 2 });
+    assert.deepEqual(v.orders.get('A-1').order.stations, { oven: 'preparing', bar: 'new' });
+    v.applyEvent({ event: 'station', order_number: 'A-1', status: 'preparing', station: 'oven', station_status: 'ready', seq: 3 });
+    assert.deepEqual(v.orders.get('A-1').order.stations, { oven: 'ready', bar: 'new' });
+    assert.equal(v.orders.get('A-1').status, 'preparing');
+    // The retained state of seq 3 comes after: a duplicate, dropped; the view already agrees with it.
+    v.applyState('A-1', { ...doc, status: 'preparing', seq: 3, stations: { oven: 'ready', bar: 'new' } }, { retained: false });
+    // The expo marks it ready (no station in the event): every part is ready.
+    v.applyEvent({ event: 'status', order_number: 'A-1', status: 'ready', previous: 'preparing', seq: 4 });
+    assert.deepEqual(v.orders.get('A-1').order.stations, { oven: 'ready', bar: 'ready' });
+    assert.deepEqual(events.map((e) => `${e.type} ${e.status} ${e.seq}`), ['new new 1', 'update preparing 2', 'update preparing 3', 'update ready 4']);
+    // An event naming a station the order has no part at leaves the parts alone.
+    v.applyEvent({ event: 'station', order_number: 'A-1', status: 'ready', station: 'cold', station_status: 'ready', seq: 5 });
+    assert.deepEqual(v.orders.get('A-1').order.stations, { oven: 'ready', bar: 'ready' });
 });

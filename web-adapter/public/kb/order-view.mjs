@@ -11,7 +11,17 @@
 //
 // emit gets {type: 'new'|'update'|'closed', order_number, order, status, seq,
 // previous, by, cancelled, retained, initial}.
-import { isClosed } from './status.mjs';
+import { isClosed, partsFollow } from './status.mjs';
+
+/** An order's parts ("stations") after an event: the part it names, or every
+ *  part following a whole-order move (null: no parts, or nothing changes). */
+function partsAfter(stations, from, to, ev) {
+    if (!stations || typeof stations !== 'object') return null;
+    if (typeof ev.station === 'string' && typeof ev.station_status === 'string') {
+        return Object.prototype.hasOwnProperty.call(stations, ev.station) ? { ...stations, [ev.station]: ev.station_status } : null;
+    }
+    return partsFollow(stations, from, to);
+}
 
 /** How long a cleared retained state waits for its `closed` event (which says
  *  served or cancelled) before the order is closed without a reason. */
@@ -80,13 +90,18 @@ export class OrderView {
         if (ev.event === 'created' && ev.order && typeof ev.order === 'object') {
             return this.applyOrder(n, { ...ev.order, seq: ev.seq, status: ev.order.status || ev.status });
         }
-        if (ev.event === 'status') {
+        if (ev.event === 'status' || ev.event === 'station') {
+            // A `station` event moved one part (the order kept its status); a
+            // `status` event may name the part that moved the order.
             if (!rec || ev.seq <= rec.seq || !rec.open) return;      // unknown: its retained copy will come
             const previous = rec.status;
-            rec.order = { ...rec.order, status: ev.status, seq: ev.seq, updated_at: ev.at ?? rec.order.updated_at };
+            const status = typeof ev.status === 'string' ? ev.status : rec.status;
+            rec.order = { ...rec.order, status, seq: ev.seq, updated_at: ev.at ?? rec.order.updated_at };
+            const parts = partsAfter(rec.order.stations, previous, status, ev);
+            if (parts) rec.order.stations = parts;
             rec.seq = ev.seq;
-            rec.status = ev.status;
-            this.emit({ type: 'update', order_number: n, order: rec.order, status: ev.status, previous, seq: ev.seq, by: ev.by });
+            rec.status = status;
+            this.emit({ type: 'update', order_number: n, order: rec.order, status, previous, seq: ev.seq, by: ev.by });
             return;
         }
         if (ev.event === 'closed') {

@@ -84,3 +84,15 @@ export function isPartStatus(s) { return PART_LIFECYCLE.indexOf(s) > 0; }
 
 /** True for an order that is ready (waiting to be served). */
 export function isReady(status) { return status === LIFECYCLE[3]; }
+
+/** The parts after a whole-order move from `from` to `to` (the bridge's
+ *  order_stations_follow): a move to ready marks every part ready, a recall
+ *  (ready -> preparing) every part preparing; null when the parts stay. */
+export function partsFollow(stations, from, to) {
+    if (!stations || typeof stations !== 'object') return null;
+    let part = null;
+    if (isReady(to) && from !== to) part = to;
+    else if (isReady(from) && recallStatus(from) === to) part = to;
+    if (!part) return null;
+    return Object.fromEntries(Object.keys(stations).map((s) => [s, part]));
+}

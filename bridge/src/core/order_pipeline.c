@@ -198,11 +198,12 @@ static int journal_change(kb_pipeline *p, const char *tenant, const char *order_
  * goes first, so a screen that sees the state cleared already knows whether
  * it was served or cancelled. */
 static int publish_change(kb_pipeline *p, const char *tenant, const char *order_number, const char *state,
-                          const char *event, int *delivery)
+                          const char *closing_doc, const char *event, int *delivery)
 {
     const kb_order_sink *s = &p->sink;
     if (!s->publish_state || !s->publish_event) return -1;
     if (!state && s->publish_event(s->ctx, tenant, event) != 0) return -1;
+    if (!state && s->publish_closing && s->publish_closing(s->ctx, tenant, order_number, closing_doc) != 0) return -1;
     if (s->publish_state(s->ctx, tenant, order_number, state, delivery) != 0) return -1;
     if (state && s->publish_event(s->ctx, tenant, event) != 0) return -1;
     return 0;
@@ -218,7 +219,7 @@ static void apply_change(kb_pipeline *p, const kb_origin *from, const char *orde
     const char *tenant = from->tenant;
     if (!state->doc || !event) {
         reject_code(p, from, order_number, KB_ERR_JOURNAL_UNAVAILABLE, "out of memory");
-    } else if (publish_change(p, tenant, order_number, published, event, &delivery) != 0) {
+    } else if (publish_change(p, tenant, order_number, published, state->doc, event, &delivery) != 0) {
         reject_code(p, from, order_number, KB_ERR_JOURNAL_UNAVAILABLE, "the broker connection failed; send it again");
     } else if (journal_change(p, tenant, order_number, state, event) != 0) {
         reject_code(p, from, order_number, KB_ERR_JOURNAL_UNAVAILABLE, NOT_RECORDED);

@@ -50,6 +50,10 @@ typedef struct {
     int (*publish_state)(void *ctx, const char *tenant, const char *order_number, const char *doc, int *delivery);
     int (*publish_event)(void *ctx, const char *tenant, const char *event_doc);
     void *ctx;
+    /* Optional: an order is closing; `doc` is its last state (served or
+     * cancelled), called after its event and before the state is cleared,
+     * for readers that get no events (station screens). */
+    int (*publish_closing)(void *ctx, const char *tenant, const char *order_number, const char *doc);
 } kb_order_sink;
 
 /* An accepted change: `doc` is the order as published (its retained state,

@@ -34,6 +34,27 @@ static void publish_views(mqtt_orders *o, const char *tenant, const char *order_
     cJSON_Delete(order);
 }
 
+/* A closing order's last state, once, on each of its stations' view topics
+ * (not retained): a station screen gets no events, and this is how it
+ * learns that an order was cancelled (or served) rather than just gone.
+ * The retained views are cleared right after, with the state. */
+static int publish_closing(void *ctx, const char *tenant, const char *order_number, const char *doc)
+{
+    mqtt_orders *o = ctx;
+    const registry_tenant *t = registry_find_tenant(*o->registry, tenant);
+    if (!t || t->n_stations == 0 || !doc) return 0;
+    cJSON *order = cJSON_Parse(doc);
+    char topic[TOPIC_MAX];
+    for (int i = 0; order && i < t->n_stations; i++) {
+        char *view = order_station_view(order, t->stations[i], t->stations[0]);
+        if (view && topic_station_order(topic, sizeof topic, tenant, t->stations[i], order_number) == 0)
+            mqtt_link_publish(o->link, topic, view, strlen(view), 0, NULL);
+        free(view);
+    }
+    cJSON_Delete(order);
+    return 0;
+}
+
 static int publish_state(void *ctx, const char *tenant, const char *order_number, const char *doc, int *delivery)
 {
     mqtt_orders *o = ctx;
@@ -137,7 +158,7 @@ mqtt_orders *mqtt_orders_new(mqtt_link *link, kb_pipeline *p, registry *const *r
         free(o);
         return NULL;
     }
-    kb_order_sink sink = {publish_state, publish_event, o};
+    kb_order_sink sink = {publish_state, publish_event, o, publish_closing};
     pipeline_set_sink(p, &sink);
     mqtt_link_on_delivered(link, on_delivered, o);
     return o;

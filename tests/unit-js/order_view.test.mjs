@@ -38,11 +38,11 @@ test('the same state twice, or an older one, is dropped; a newer one is an updat
     assert.equal(v.orders.get('A-1').status, 'preparing');
 });
 
-test('invalid states are ignored: no object, no numeric seq, a closed status', () => {
+test('invalid states are ignored: no object, no numeric seq, a retained closed status', () => {
     const { v, take } = view();
     for (const doc of [null, 'x', 42, { order_number: 'A-1', status: 'new' }, { seq: '5', status: 'new' }]) v.applyState('A-1', doc);
-    v.applyState('A-1', order('A-1', 'served', 5));
-    v.applyState('A-1', order('A-1', 'cancelled', 6));
+    v.applyState('A-1', order('A-1', 'served', 5), { retained: true });
+    v.applyState('A-1', order('A-1', 'cancelled', 6), { retained: true });
     assert.deepEqual(take(), []);
     assert.equal(v.orders.size, 0);
 });
@@ -100,6 +100,34 @@ test('a closed event closes the order (served, cancelled) and keeps it closed ag
     v.applyState('A-2', order('A-2', 'ready', 10));
     v.applyEvent({ event: 'closed', order_number: 'A-2', status: 'served', seq: 15 });
     assert.deepEqual(events.map((e) => [e.type, e.status, e.previous, e.cancelled]), [['new', 'ready', undefined, undefined], ['closed', 'served', 'ready', false]]);
+});
+
+test('a station view\'s closing message (live, closed status) closes the order as its closed event; the retained clear after it changes nothing', () => {
+    const { v, timers, events, take } = view();
+    v.applyState('A-1', order('A-1', 'preparing', 9, 5, { items: ['oven'], stations: { oven: 'preparing', bar: 'new' } }), { retained: true, initial: true });
+    take();
+    v.applyState('A-1', order('A-1', 'cancelled', 12, 5, { items: ['oven'], stations: { oven: 'preparing', bar: 'new' } }));
+    const closed = events.at(-1);
+    assert.deepEqual([closed.type, closed.status, closed.previous, closed.seq, closed.cancelled], ['closed', 'cancelled', 'preparing', 12, true]);
+    assert.equal(closed.order.status, 'cancelled');
+    assert.deepEqual(closed.order.items, ['oven']);
+    take();
+    v.applyState('A-1', undefined);                                                // the retained clear that follows
+    v.applyState('A-1', order('A-1', 'cancelled', 12, 5));                         // delivered twice (QoS 1)
+    timers.advance(CLOSE_GRACE_MS * 2);
+    assert.deepEqual(take(), [], 'no second close, no grace timer');
+    assert.equal(v.orders.get('A-1').open, false);
+    // Served leaves the same way, with its own status.
+    v.applyState('A-2', order('A-2', 'ready', 13, 13), { retained: true });
+    v.applyState('A-2', order('A-2', 'served', 14, 13));
+    v.applyState('A-2', undefined);
+    timers.advance(CLOSE_GRACE_MS * 2);
+    assert.deepEqual(take(), ['new A-2 ready 13', 'closed A-2 served 14']);
+    // For an order never shown it only keeps older copies away.
+    v.applyState('A-3', order('A-3', 'cancelled', 20, 18));
+    v.applyState('A-3', order('A-3', 'new', 18, 18), { retained: true });
+    assert.deepEqual(take(), []);
+    assert.deepEqual(v.openOrders(), []);
 });
 
 test('a closed event for an order never shown keeps its older copies away', () => {

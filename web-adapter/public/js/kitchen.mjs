@@ -5,7 +5,10 @@
 //   - a station screen (role kitchen, "station": "oven"): only the orders
 //     with items for that station, and only those items (the broker gives it
 //     nothing else); a bump moves the station's part (Start -> Ready), and a
-//     part that is ready leaves the screen until it is recalled;
+//     part that is ready leaves the screen until it is recalled. It gets no
+//     events: the closing view the bridge sends once (kb/order-view.mjs) says
+//     served (the card leaves) or cancelled (struck through and announced
+//     until dismissed, as on the whole-order kitchen);
 //   - the expo screen (role expo): every open order with a chip per station
 //     (not started / in progress / done); a bump moves the whole order on.
 // A rush fits the screen: tickets are laid out in columns and pages
@@ -579,7 +582,7 @@ function onOrder(ev) {
         const c = cards.get(n);
         if (!c) return;
         if (ev.status === 'served' || (mode === 'station' && ev.status === 'closed' && isDone(c))) {
-            // Served, or (a station screen learns no reasons) closed after its part was done.
+            // Served, or closed without a reason (its closing view lost) after a station's part was done.
             cards.delete(n);
             if (selected === n) selected = null;
         } else {

@@ -40,8 +40,11 @@ export class OrderView {
     }
 
     /** A message on orders/<n>: `doc` is the order, or undefined for an empty
-     *  retained message (the order closed). Anything else is ignored. `initial`:
-     *  part of the snapshot a page gets when it starts (no alert for it). */
+     *  retained message (the order closed). A live (not retained) state with a
+     *  closed status is a station view's closing message (contract 1.2): it
+     *  closes the order as its `closed` event would, so the retained clear
+     *  that follows finds it closed already. Anything else is ignored.
+     *  `initial`: part of the snapshot a page gets when it starts (no alert). */
     applyState(n, doc, { retained = false, initial = false } = {}) {
         const rec = this.orders.get(n);
         if (doc === undefined) {
@@ -55,6 +58,9 @@ export class OrderView {
             return;
         }
         if (!doc || typeof doc !== 'object' || typeof doc.seq !== 'number') return;
+        // A station's view of a closing order, sent once and not retained (a
+        // station screen gets no events): it is that order's `closed` event.
+        if (isClosed(doc.status) && !retained) return this.applyEvent({ event: 'closed', order_number: n, status: doc.status, seq: doc.seq });
         this.applyOrder(n, doc, { retained, initial });
     }
 

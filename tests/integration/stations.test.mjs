@@ -334,6 +334,75 @@ test('whole-order moves: the expo or an unbound kitchen moves every part with th
   await Promise.all([expo, oven, bar, whole, pos].map((d) => d.client.endAsync()));
 });
 
+test('a closing order goes once, not retained, to each of its stations\' views (cancelled or served, its items only), then the retained clear; '
+  + 'a later subscriber gets nothing for it', async () => {
+  // Retain As Published: the broker keeps the retain flag of live messages, so
+  // the closing view (not retained) and the clear (retained) can be told apart.
+  const oven = await mqttClient(bus, 'pizza-oven');
+  const filter = stationViewTopic('pizza', 'oven', '+');
+  assert.deepEqual((await oven.subscribeAsync([filter], { qos: 1, rap: true })).map((g) => g.qos), [1]);
+  const expo = await expoDevice(bus, 'pizza');
+  const pos = await posDevice(bus, 'pizza');
+  const order = pizzaOrder();
+  const n = order.order_number;
+  const topic = stationViewTopic('pizza', 'oven', n);
+  const mine = () => oven.received.filter((m) => m.topic === topic);
+  const created = await pos.submit(order);
+  assert.equal(created.result, 'accepted');
+  await waitFor(() => mine().length === 1, { what: 'the oven view' });
+  assert.equal(mine()[0].retain, true, 'the view is retained');
+
+  const cancel = await pos.submit({ order_number: n, action: 'cancel' });
+  assert.deepEqual([cancel.result, cancel.status], ['accepted', 'cancelled']);
+  await waitFor(() => mine().some((m) => m.payload === ''), { what: 'the oven view cleared' });
+  const after = mine().slice(1);
+  assert.equal(after.length, 2, `one closing view, then the clear: ${JSON.stringify(after)}`);
+  const [closing, clear] = after;
+  assert.equal(closing.retain, false, 'the closing view is not retained');
+  const doc = parse(closing);
+  assert.deepEqual([doc.order_number, doc.status, doc.seq, doc.station], [n, 'cancelled', cancel.seq, 'oven']);
+  assert.deepEqual(itemNames(doc), ['Margherita', 'Garlic bread'], 'only the oven\'s items');
+  for (const k of ['table', 'customer_name', 'notes']) assert.deepEqual(doc[k], order[k], `the closing view keeps ${k}`);
+  assert.deepEqual([clear.payload, clear.retain], ['', true], 'then the empty retained clear');
+  assert.equal(mine().length, 3);
+
+  // A subscriber joining afterwards gets nothing for the order: the closing view was not kept.
+  const late = await retainedSnapshot('pizza-oven', [filter]);
+  assert.deepEqual(late.filter((m) => m.topic === topic), [], 'nothing retained for it');
+  const late2 = await mqttClient(bus, 'pizza-oven');
+  await late2.subscribeAsync([filter], { qos: 1, rap: true });
+  await subscribe(late2, ['outlet/device/pizza-oven/info']);
+  await waitMessage(late2, (m) => m.topic === 'outlet/device/pizza-oven/info', { what: 'the info marker' });
+  assert.deepEqual(late2.received.filter((m) => m.topic === topic), [], 'no message at all for it');
+
+  // Served: the same closing view, with its status, once on each station that has items.
+  const bar = await mqttClient(bus, 'pizza-bar');
+  await bar.subscribeAsync([stationViewTopic('pizza', 'bar', '+')], { qos: 1, rap: true });
+  const served = pizzaOrder();
+  const s = served.order_number;
+  assert.equal((await pos.submit(served)).result, 'accepted');
+  let a;
+  for (const st of ['accepted', 'preparing', 'ready']) {
+    a = await expo.setStatus(s, st);
+    assert.deepEqual([a.result, a.status], ['accepted', st]);
+  }
+  a = await expo.setStatus(s, 'served');
+  assert.deepEqual([a.result, a.status], ['accepted', 'served']);
+  for (const [c, st, items] of [[oven, 'oven', ['Margherita', 'Garlic bread']], [bar, 'bar', ['Lemonade']]]) {
+    const t = stationViewTopic('pizza', st, s);
+    await waitFor(() => c.received.some((m) => m.topic === t && m.payload === ''), { what: `the ${st} view of ${s} cleared` });
+    const msgs = c.received.filter((m) => m.topic === t);
+    const closingAt = msgs.findIndex((m) => m.payload && parse(m).status === 'served');
+    assert.ok(closingAt >= 0, `a served closing view on ${st}`);
+    assert.deepEqual(msgs.slice(closingAt).map((m) => [m.retain, m.payload === '' ? null : parse(m).status]), [[false, 'served'], [true, null]],
+      `${st}: the closing view, then the clear, and nothing else`);
+    assert.deepEqual(itemNames(parse(msgs[closingAt])), items);
+    assert.equal(parse(msgs[closingAt]).seq, a.seq);
+  }
+  late2.end(true);
+  await Promise.all([oven, bar, expo.client, pos.client].map((c) => c.endAsync()));
+});
+
 test('a station-bound kitchen over the legacy gateway bumps its part; legacy clients see whole-order statuses only', async () => {
   const lpos = await legacyClient(bus, { type: 'pos', id: 'POS-ST-1', username: 'pizza-pos' });
   const lovenC = await legacyClient(bus, { type: 'kitchen', id: 'OVEN-ST-1', username: 'pizza-oven' });

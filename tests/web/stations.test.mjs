@@ -7,7 +7,10 @@
 // (the broker gives it nothing else); both stations bump their parts with the
 // keyboard and the buttons, the expo sees its chips turn and the order go
 // ready (then a bar recall, and the expo serves it); the expo may mark a
-// preparing order ready, which finishes every part. A tablet whose clock runs
+// preparing order ready, which finishes every part. A cancelled order (the
+// station screens get no events: the bridge's closing view says so) is struck
+// through and announced on the oven and bar screens until dismissed; a
+// served one leaves quietly. A tablet whose clock runs
 // 10 minutes fast shows true ages (the page runs on the bridge's clock).
 // Screenshots: build/screenshots/station-oven.png and expo.png.
 import { test, before, after } from 'node:test';
@@ -212,6 +215,98 @@ test('the expo marks a preparing order ready: every part is done, and the statio
     await untilGone(screens.bar, n, 'the bar part done');
     await screens.expo.click(`#cards .card[data-order="${n}"] [data-testid=bump]`);
     await untilGone(screens.expo, n, 'served');
+});
+
+/** Speech recorded in the page (window.__said), not spoken, and the Voice switch on. */
+async function recordSpeech(page) {
+    await page.evaluate(() => {
+        window.__said = [];
+        const synth = { speak: (u) => window.__said.push(u.text), cancel() {}, pause() {}, resume() {}, getVoices: () => [],
+            speaking: false, pending: false, paused: false, addEventListener() {}, removeEventListener() {} };
+        Object.defineProperty(window, 'speechSynthesis', { configurable: true, get: () => synth });
+    });
+    if (await page.locator('#speech').getAttribute('aria-pressed') !== 'true') await page.click('#speech');
+    await until(page, () => document.querySelector('#speech').getAttribute('aria-pressed') === 'true', null, { what: 'Voice on' });
+}
+
+/** From now on, records every card of order `n` the page shows (window.__shown[n]: its data-status values). */
+function watchCards(page, n) {
+    return page.evaluate((num) => {
+        window.__shown = window.__shown || {};
+        const seen = window.__shown[num] = [];
+        const look = () => { for (const c of document.querySelectorAll(`#cards [data-order="${num}"]`)) seen.push(c.dataset.status); };
+        new MutationObserver(look).observe(document.querySelector('#cards'), { childList: true, subtree: true, attributes: true });
+    }, n);
+}
+
+test('a POS cancels an order the oven is making: the oven and bar screens strike it through and announce it until a cook dismisses it', async () => {
+    const oven = screens.oven;
+    await recordSpeech(oven);
+    const o = makeOrder('pizza', { order_number: 'D-1', table: '6', items: [{ name: 'Capricciosa', qty: 1, station: 'oven' }, { name: 'Spritz', qty: 2, station: 'bar' }] });
+    assert.equal((await pos.submit(o)).result, 'accepted');
+    const n = o.order_number;
+    await untilCard(oven, n);
+    await untilCard(screens.bar, n);
+    await oven.click(`#cards .card[data-order="${n}"] [data-testid=bump]`);
+    await untilPart(oven, n, 'preparing', 'the oven part in progress');
+    const before = await Promise.all([oven, screens.bar].map((p) => p.evaluate(() => window.__kb.cancelAlertsPlayed)));
+
+    assert.equal((await pos.submit({ order_number: n, action: 'cancel' })).result, 'accepted');
+    await untilCard(oven, n, 'cancelled');
+    await untilCard(screens.bar, n, 'cancelled');
+    const card = oven.locator(`#cards .card[data-order="${n}"]`);
+    assert.equal(await card.locator('[data-testid=stamp]').innerText(), 'CANCELLED');
+    assert.match(await card.locator('ul.items').evaluate((e) => getComputedStyle(e).textDecorationLine), /line-through/);
+    assert.deepEqual(await itemNames(oven, n), ['Capricciosa'], 'still only the oven\'s items');
+    assert.equal(await oven.evaluate(() => window.__kb.cancelAlertsPlayed), before[0] + 1, 'the oven screen sounded the cancel alert once');
+    assert.equal(await screens.bar.evaluate(() => window.__kb.cancelAlertsPlayed), before[1] + 1, 'and the bar screen');
+    const said = `Order ${n}, table 6 is cancelled`;
+    await until(oven, (s) => window.__said.includes(s), said, { what: `"${said}" spoken` });
+    assert.deepEqual(await oven.evaluate(() => window.__kb.spoken.slice(-1)), [said]);
+    assert.match(await oven.locator('#toast').innerText(), new RegExp(`Order ${n} CANCELLED`));
+
+    // The retained clear came right after: the card stays, past the grace of a close without a reason.
+    await until(oven, (num) => window.__kb.bus.orders.get(num)?.open === false, n, { what: 'the oven view closed' });
+    await oven.waitForTimeout(2500);
+    assert.equal(await card.getAttribute('data-status'), 'cancelled', 'still shown, struck through');
+    assert.equal(await card.locator('[data-testid=stamp]').innerText(), 'CANCELLED');
+    assert.equal(await oven.evaluate(() => window.__kb.cancelAlertsPlayed), before[0] + 1, 'announced once');
+    // Its bump is a dismissal; then it is gone for good.
+    await card.locator('[data-testid=dismiss]').click();
+    await untilGone(oven, n, 'the dismissed card to go');
+    await screens.bar.click(`#cards .card[data-order="${n}"] [data-testid=dismiss]`);
+    await untilGone(screens.bar, n, 'the dismissed bar card to go');
+    await oven.waitForTimeout(300);
+    assert.equal(await oven.locator(`#cards [data-order="${n}"]`).count(), 0);
+});
+
+test('an order the expo serves leaves the oven screen quietly', async () => {
+    const oven = screens.oven;
+    const o = makeOrder('pizza', { order_number: 'D-2', items: [{ name: 'Marinara', qty: 1, station: 'oven' }] });
+    assert.equal((await pos.submit(o)).result, 'accepted');
+    const n = o.order_number;
+    await untilCard(oven, n);
+    await untilCard(screens.expo, n);
+    const before = await oven.evaluate(() => ({ cancel: window.__kb.cancelAlertsPlayed, spoken: window.__kb.spoken.length }));
+    await watchCards(oven, n);
+    // The oven finishes its part (the last one: the order is ready), the expo serves it.
+    await screens.oven.click(`#cards .card[data-order="${n}"] [data-testid=bump]`);
+    await untilPart(oven, n, 'preparing', 'the oven part in progress');
+    await screens.oven.click(`#cards .card[data-order="${n}"] [data-testid=bump]`);
+    await untilGone(oven, n, 'the done part to leave');
+    await untilCard(screens.expo, n, 'ready');
+    await screens.expo.click(`#cards .card[data-order="${n}"] [data-testid=bump]`);
+    await untilGone(screens.expo, n, 'served');
+    await until(oven, (num) => window.__kb.bus.orders.get(num)?.open === false && window.__kb.bus.orders.get(num)?.status === 'served', n,
+        { what: 'the oven screen to learn it was served' });
+    await oven.waitForTimeout(2000);
+    assert.equal(await oven.locator(`#cards [data-order="${n}"]`).count(), 0, 'no CLOSED or CANCELLED card');
+    const shown = await oven.evaluate((num) => window.__shown[num], n);
+    assert.ok(!shown.some((s) => s !== 'new' && s !== 'preparing'), `never shown closed: ${shown}`);
+    assert.deepEqual(await oven.evaluate(() => ({ cancel: window.__kb.cancelAlertsPlayed, spoken: window.__kb.spoken.length })), before,
+        'no alert, nothing spoken');
+    const toast = oven.locator('#toast');
+    assert.ok(!(await toast.isVisible()) || !(await toast.innerText()).includes(n), 'no toast about it');
 });
 
 test('a tablet whose clock runs 10 minutes fast shows true ages, not red cards', async () => {

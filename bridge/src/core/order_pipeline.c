@@ -241,6 +241,15 @@ static int lookup(kb_pipeline *p, const kb_origin *from, const char *order_numbe
     return found;
 }
 
+/* The order a status change or report names: 1 found, else 0 or -1 after
+ * telling the sender (unknown_order, or the journal could not be read). */
+static int find_order(kb_pipeline *p, const kb_origin *from, const char *order_number, journal_order *out)
+{
+    int found = lookup(p, from, order_number, out);
+    if (found == 0) reject_code(p, from, order_number, KB_ERR_UNKNOWN_ORDER, "no such order for this tenant");
+    return found;
+}
+
 /* What a submitted order is, next to the latest instance of its number:
  * the same content while that one is open, or closed within the dedupe
  * window, is a re-send (duplicate); other content while it is open is a
@@ -314,12 +323,7 @@ static void handle_create(kb_pipeline *p, const kb_origin *from, order_request *
 static void handle_status(kb_pipeline *p, const kb_origin *from, order_request *req, double started, int receipt)
 {
     journal_order old = {0};
-    int found = lookup(p, from, req->order_number, &old);
-    if (found < 0) return;
-    if (!found) {
-        reject_code(p, from, req->order_number, KB_ERR_UNKNOWN_ORDER, "no such order for this tenant");
-        return;
-    }
+    if (find_order(p, from, req->order_number, &old) != 1) return;
     char detail[ORDER_DETAIL_MAX];
     if (old.status == req->status || (receipt && old.status != ORDER_STATUS_NEW)) {
         p->status->duplicates++;
@@ -369,12 +373,7 @@ static void handle_station(kb_pipeline *p, const kb_origin *from, order_request 
         return;
     }
     journal_order old = {0};
-    int found = lookup(p, from, req->order_number, &old);
-    if (found < 0) return;
-    if (!found) {
-        reject_code(p, from, req->order_number, KB_ERR_UNKNOWN_ORDER, "no such order for this tenant");
-        return;
-    }
+    if (find_order(p, from, req->order_number, &old) != 1) return;
     cJSON *order = cJSON_Parse(old.doc);
     order_status to = old.status;
     station_move move = order ? order_station_move(order, old.status, req->station, req->status, &to) : STATION_UNKNOWN;

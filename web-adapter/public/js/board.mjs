@@ -18,7 +18,7 @@ import { loadInfo, lockClientId, saveInfo, stableClientId, tabClientId } from '.
 import { safeJson } from '../kb/util.mjs';
 import { bridgeNow, clockOffset, keepClock } from '../kb/clock.mjs';
 import { loadConfig } from '../kitchen-bus.mjs';
-import { $, el, logout, showConnection } from './common.mjs';
+import { $, el, logout, showConnection, toast } from './common.mjs';
 import { createAlerts } from './alerts.mjs';
 import {
     MAX_SPOKEN, announcement, boardGroups, cleanDoc, largestFitting, moreLabel, newlyReady, readyStage, rowWeights,
@@ -266,17 +266,6 @@ function askLogin() {
 function loginMessage(msg) {
     $('#login').hidden = false;
     $('#login .login-error').textContent = msg;
-}
-
-// ---- helpers ----------------------------------------------------------------------
-let toastTimer = null;
-function toast(msg, bad = false) {
-    const t = $('#toast');
-    t.textContent = msg;
-    t.className = `toast${bad ? ' bad' : ''}`;
-    t.hidden = false;
-    clearTimeout(toastTimer);
-    toastTimer = setTimeout(() => { t.hidden = true; }, bad ? 6000 : 3500);
 }
 
 // ---- rendering ----------------------------------------------------------------------

@@ -138,6 +138,17 @@ export function logout(role) {
     location.reload();
 }
 
+let toastTimer = null;
+/** Shows `msg` in the page's #toast for a few seconds (longer when `bad`). */
+export function toast(msg, bad = false) {
+    const t = $('#toast');
+    t.textContent = msg;
+    t.className = `toast${bad ? ' bad' : ''}`;
+    t.hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(() => { t.hidden = true; }, bad ? 6000 : 3500);
+}
+
 export function formatAge(ms) {
     const s = Math.max(0, Math.floor(ms / 1000));
     const m = Math.floor(s / 60);

@@ -17,7 +17,7 @@
 // the clock run on the bridge's clock (kb/clock.mjs).
 import { nextStatus, recallStatus, nextPartStatus, recallPartStatus, isPartDone, isReady } from '../kb/status.mjs';
 import { bridgeNow, clockMeasured, clockOffset, keepClock } from '../kb/clock.mjs';
-import { $, el, formatAge, login, logout, showConnection, STATUS_LABEL } from './common.mjs';
+import { $, el, formatAge, login, logout, showConnection, STATUS_LABEL, toast } from './common.mjs';
 import { createAlerts } from './alerts.mjs';
 import { layoutPages, clampPage, flipPage, pageOfTicket, hiddenCount, slotKey, slotTicket, columnCount } from './paging.mjs';
 
@@ -90,15 +90,6 @@ function editThresholds() {
 }
 
 // ---- helpers ------------------------------------------------------------------
-let toastTimer = null;
-function toast(msg, bad = false) {
-    const t = $('#toast');
-    t.textContent = msg;
-    t.className = `toast${bad ? ' bad' : ''}`;
-    t.hidden = false;
-    clearTimeout(toastTimer);
-    toastTimer = setTimeout(() => { t.hidden = true; }, bad ? 6000 : 3500);
-}
 
 const itemName = (it) => it.name ?? it.product_name ?? '?';
 const itemQty = (it) => Number(it.qty ?? it.quantity ?? 1);

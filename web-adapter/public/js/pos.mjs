@@ -1,6 +1,6 @@
 // The POS page (/pos): order entry for trying the bus and for outlets without a POS.
 import { canMove, isOpen } from '../kb/status.mjs';
-import { $, el, login, logout, showConnection, STATUS_LABEL } from './common.mjs';
+import { $, el, login, logout, showConnection, STATUS_LABEL, toast } from './common.mjs';
 
 const MENUS = {
     pizza: [['Margherita', 'oven'], ['Pepperoni', 'oven'], ['Quattro formaggi', 'oven'], ['Garlic bread', 'oven'],
@@ -21,15 +21,6 @@ let bus = null;
 let cart = [];
 let recent = new Map();         // order_number -> {order_number, status, seq, detail, summary, at}
 let recentKey = null;
-
-function toast(msg, bad = false) {
-    const t = $('#toast');
-    t.textContent = msg;
-    t.className = `toast${bad ? ' bad' : ''}`;
-    t.hidden = false;
-    clearTimeout(toast.timer);
-    toast.timer = setTimeout(() => { t.hidden = true; }, bad ? 6000 : 3000);
-}
 
 function saveRecent() {
     const rows = [...recent.values()].slice(-60);

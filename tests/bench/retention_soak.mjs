@@ -1,12 +1,14 @@
 // retention_soak.mjs - the journal's size over a long run with retention
 // (docs/BENCHMARKS.md, "Journal size under retention").
 //
-//   node tests/bench/retention_soak.mjs [--orders 50000] [--retention 20s] [--window 32]
+//   node tests/bench/retention_soak.mjs [--orders 50000] [--retention 20s] [--window 32] [--rate 1000]
 //
 // Starts its own broker and bridge (tests/lib/harness.mjs) with KB_RETENTION
 // and KB_DEDUPE_WINDOW set to --retention; one POS submits --orders orders,
-// keeping --window of them in flight, and cancels each once it is acked (an
-// order that opens and closes: two journaled changes). Every 5 s it samples
+// keeping --window of them in flight and at most --rate new orders a second
+// (so that the run outlasts the retention however fast the bridge is: at the
+// default 50 s against 20 s), and cancels each once it is acked (an order
+// that opens and closes: two journaled changes). Every 5 s it samples
 // /metrics: the journal's bytes on disk, its rows, and the rows pruned. The
 // size must stop growing once the first orders are older than the
 // retention: then pruning deletes as much as arrives, and SQLite reuses the
@@ -27,6 +29,7 @@ const arg = (name, fallback) => {
 const TOTAL = Number(arg('orders', 50000));
 const RETENTION = arg('retention', '20s');
 const WINDOW = Number(arg('window', 32));
+const RATE = Number(arg('rate', 1000));
 
 const bus = await startBus({ env: { KB_RETENTION: RETENTION, KB_DEDUPE_WINDOW: RETENTION } });
 const pos = await mqttClient(bus, 'pizza-pos');
@@ -52,12 +55,15 @@ let resolveDone;
 const done = new Promise((r) => { resolveDone = r; });
 const body = (n) => JSON.stringify({ order_number: `S-${n}`, tenant_id: 'pizza', created_at: new Date().toISOString(),
   items: [{ name: 'Margherita', qty: 1 + (n % 3), modifiers: ['extra cheese'] }], customer_name: 'Soak', table: String(n % 40) });
+let paced = null; // the timer that resumes a pump held back by --rate
 function pump() {
-  while (inFlight < WINDOW && sent < TOTAL) {
+  const allowed = Math.min(TOTAL, Math.floor(((Date.now() - t0) / 1000) * RATE) + WINDOW);
+  while (inFlight < WINDOW && sent < allowed) {
     const n = sent++;
     inFlight++;
     pos.publish(submitTopic('pizza', 'pizza-pos'), body(n), { qos: 1 });
   }
+  if (sent < TOTAL && inFlight < WINDOW && !paced) paced = setTimeout(() => { paced = null; pump(); }, 5);
 }
 pos.on('message', (topic, payload) => {
   const ack = JSON.parse(payload.toString());

@@ -33,6 +33,7 @@ typedef struct board_tenant {
     size_t n, cap;
     char *published; /* the last document handed to publish */
     int dirty;
+    int unsorted; /* an entry was added out of created_seq order */
 } board_tenant;
 
 struct board {
@@ -79,6 +80,7 @@ static board_tenant *tenant_of(board *b, const char *tenant)
     board_tenant *t = calloc(1, sizeof *t);
     if (!t) return NULL;
     snprintf(t->tenant, sizeof t->tenant, "%s", tenant);
+    t->dirty = 1; /* its first document goes out at its first change */
     t->next = b->tenants;
     b->tenants = t;
     return t;
@@ -109,24 +111,36 @@ static void drop_entry(board_tenant *t, board_entry *e)
     t->n--;
 }
 
-/* Applies one order document (its latest state). */
+/* Applies one order document (its latest state). Only orders a board can
+ * show (accepted, preparing, ready) have an entry, so a tenant's entries
+ * stay as few as its visible numbers, however many orders are new; the
+ * tenant is marked dirty only when what it shows changed. */
 static void apply(board *b, const char *tenant, const cJSON *order)
 {
     const cJSON *num = cJSON_GetObjectItemCaseSensitive(order, "order_number");
     const cJSON *st = cJSON_GetObjectItemCaseSensitive(order, "status");
     if (!cJSON_IsString(num) || !cJSON_IsString(st)) return;
     order_status status = order_status_parse(st->valuestring);
+    int shown = status == ORDER_STATUS_ACCEPTED || status == ORDER_STATUS_PREPARING || status == ORDER_STATUS_READY;
     board_tenant *t = tenant_of(b, tenant);
     if (!t) return;
-    board_entry *e = entry_of(t, num->valuestring, order_status_is_open(status));
-    if (!e) return;
-    if (!order_status_is_open(status)) {
-        drop_entry(t, e);
-        t->dirty = 1;
+    board_entry *e = entry_of(t, num->valuestring, 0);
+    if (!shown) {
+        if (e) {
+            drop_entry(t, e);
+            t->dirty = 1;
+        }
         return;
     }
     const cJSON *seq = cJSON_GetObjectItemCaseSensitive(order, "created_seq");
-    e->seq = cJSON_IsNumber(seq) ? (int64_t)seq->valuedouble : 0;
+    int64_t created = cJSON_IsNumber(seq) ? (int64_t)seq->valuedouble : 0;
+    if (!e) {
+        int64_t last = t->n ? t->entries[t->n - 1].seq : 0;
+        if (!(e = entry_of(t, num->valuestring, 1))) return;
+        if (created < last) t->unsorted = 1;
+        t->dirty = 1;
+    }
+    e->seq = created;
     if (status == ORDER_STATUS_READY && e->status != ORDER_STATUS_READY) {
         const cJSON *at = cJSON_GetObjectItemCaseSensitive(order, "updated_at");
         long long since = cJSON_IsString(at) ? kb_iso_parse_ms(at->valuestring) : -1;
@@ -134,9 +148,10 @@ static void apply(board *b, const char *tenant, const cJSON *order)
         e->expired = kb_wall_ms() - e->since_ms > b->ready_for_ms;
     }
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(order, "pickup_name");
-    snprintf(e->name, sizeof e->name, "%s", cJSON_IsString(name) ? name->valuestring : "");
+    const char *now_name = cJSON_IsString(name) ? name->valuestring : "";
+    if (e->status != status || strncmp(e->name, now_name, sizeof e->name - 1) != 0) t->dirty = 1;
+    snprintf(e->name, sizeof e->name, "%s", now_name);
     e->status = status;
-    t->dirty = 1;
 }
 
 static int by_seq(const void *a, const void *b)
@@ -148,7 +163,8 @@ static int by_seq(const void *a, const void *b)
 static char *document(board *b, board_tenant *t)
 {
     const registry_tenant *rt = registry_find_tenant(*b->registry, t->tenant);
-    if (t->n > 1) qsort(t->entries, t->n, sizeof *t->entries, by_seq);
+    if (t->unsorted && t->n > 1) qsort(t->entries, t->n, sizeof *t->entries, by_seq);
+    t->unsorted = 0;
     cJSON *doc = cJSON_CreateObject();
     cJSON_AddStringToObject(doc, "tenant", t->tenant);
     cJSON_AddStringToObject(doc, "tenant_name", rt ? rt->name : t->tenant);

@@ -29,6 +29,7 @@
 #include "registry.h"
 
 #include "check.h"
+#include "journal_files.h"
 
 static char dir[] = "/tmp/kb-board-test-XXXXXX";
 
@@ -428,16 +429,6 @@ static int put(journal *j, const char *tenant, const char *number, order_status 
                        .closed_at_ms = order_status_is_open(st) ? 0 : kb_wall_ms()};
     snprintf(o.fingerprint, sizeof o.fingerprint, "fp-%s", number);
     return journal_put_change(j, tenant, number, &o, "{\"event\":\"x\"}");
-}
-
-static void remove_db(const char *path)
-{
-    char side[600];
-    unlink(path);
-    snprintf(side, sizeof side, "%s-wal", path);
-    unlink(side);
-    snprintf(side, sizeof side, "%s-shm", path);
-    unlink(side);
 }
 
 static void test_load(void)

@@ -14,6 +14,7 @@
 #include "order_fingerprint.h"
 
 #include "check.h"
+#include "journal_files.h"
 
 static char dir[] = "/tmp/kb-journal-test-XXXXXX";
 
@@ -39,16 +40,6 @@ static int auto_vacuum_of(const char *path)
 }
 
 static void path_in_dir(char *buf, size_t len, const char *name) { snprintf(buf, len, "%s/%s", dir, name); }
-
-static void remove_db(const char *path)
-{
-    char side[512];
-    unlink(path);
-    snprintf(side, sizeof side, "%s-wal", path);
-    unlink(side);
-    snprintf(side, sizeof side, "%s-shm", path);
-    unlink(side);
-}
 
 static void test_instances(void)
 {

@@ -26,6 +26,7 @@
 #include "status.h"
 
 #include "check.h"
+#include "journal_files.h"
 
 static char dir[] = "/tmp/kb-pipeline-test-XXXXXX";
 static int db_count;
@@ -241,16 +242,6 @@ static int setup_registry(fixture *f, int64_t dedupe_window_ms, const char *json
 }
 
 static int setup(fixture *f, int64_t dedupe_window_ms) { return setup_registry(f, dedupe_window_ms, registry_json); }
-
-static void remove_db(const char *path)
-{
-    char side[600];
-    unlink(path);
-    snprintf(side, sizeof side, "%s-wal", path);
-    unlink(side);
-    snprintf(side, sizeof side, "%s-shm", path);
-    unlink(side);
-}
 
 static void teardown(fixture *f)
 {

@@ -102,22 +102,30 @@ static void test_fresh_broker_then_in_step(void)
     CHECK(count(cmds, "createClient", "username", "admin") == 1);
     CHECK(count(cmds, "addRoleACL", NULL, NULL) == 0 && notes[DYNSEC_NOTE_GRANT_BRIDGE] == 0);
     CHECK(notes[DYNSEC_NOTE_NO_PASSWORD] == 0); /* demo: password = username */
-    /* The POS's role: it sends on its submit topic and reads its ack, its
-     * tenant's orders and events, its info and the health; nothing else. */
+    /* The POS's role: it sends on its submit topic and its own presence, and
+     * reads its ack, its tenant's orders, events and presence, its info and
+     * the health; nothing else. */
     const cJSON *role = find(cmds, "createRole", "rolename", "kb-dev-pizza-pos"), *c;
     const cJSON *acls = cJSON_GetObjectItemCaseSensitive(role, "acls");
-    CHECK(cJSON_GetArraySize(acls) == 11);
+    CHECK(cJSON_GetArraySize(acls) == 14);
     int sends = 0, other_tenant = 0;
     cJSON_ArrayForEach(c, acls) {
         const char *type = cJSON_GetObjectItemCaseSensitive(c, "acltype")->valuestring;
         const char *topic = cJSON_GetObjectItemCaseSensitive(c, "topic")->valuestring;
         if (strcmp(type, "publishClientSend") == 0) {
             sends++;
-            CHECK(strcmp(topic, "outlet/tenant/pizza/pos/pizza-pos/submit") == 0);
+            CHECK(strcmp(topic, "outlet/tenant/pizza/pos/pizza-pos/submit") == 0 ||
+                  strcmp(topic, "outlet/tenant/pizza/pos/pizza-pos/presence") == 0);
         }
         if (strstr(topic, "outlet/tenant/") && !strstr(topic, "outlet/tenant/pizza/")) other_tenant++;
     }
-    CHECK(sends == 1 && other_tenant == 0);
+    CHECK(sends == 2 && other_tenant == 0);
+    int presence_reads = 0;
+    cJSON_ArrayForEach(c, acls) {
+        const char *topic = cJSON_GetObjectItemCaseSensitive(c, "topic")->valuestring;
+        presence_reads += strcmp(topic, "outlet/tenant/pizza/+/+/presence") == 0;
+    }
+    CHECK(presence_reads == 2); /* subscribePattern and publishClientReceive */
 
     /* The broker after that plan: a second plan changes nothing. */
     char *clients = applied(bridge_clients, cmds, "createClient", "username");
@@ -164,7 +172,7 @@ static void test_drift(void)
     CHECK(notes[DYNSEC_NOTE_GRANT_BRIDGE] == 1);
     CHECK(count(cmds, "addRoleACL", "rolename", "admin") == 1);
     CHECK(count(cmds, "removeRoleACL", "topic", "outlet/tenant/burger/orders/+") == 1);
-    CHECK(count(cmds, "addRoleACL", "rolename", "kb-dev-pizza-pos") == 11);
+    CHECK(count(cmds, "addRoleACL", "rolename", "kb-dev-pizza-pos") == 14);
     CHECK(count(cmds, "createRole", "rolename", "kb-dev-pizza-pos") == 0 && count(cmds, "createClient", "username", "pizza-pos") == 0);
     CHECK(count(cmds, "removeClientRole", "rolename", "kb-dev-burger-pos") == 1);
     CHECK(count(cmds, "deleteRole", "rolename", "kb-dev-burger-pos") == 1);
@@ -245,13 +253,15 @@ static void test_station_expo_board_roles(void)
     cJSON *cmds = plan(r, bridge_clients, bridge_roles, &changes);
     CHECK(cmds && changes == 14); /* 7 devices: a role and a client each */
 
-    /* A station screen: sends its status, reads its ack, its info, the
-     * health and its station's views of its tenant; never the whole
-     * orders, the events, another station or another tenant. */
+    /* A station screen: sends its status and its presence, reads its ack,
+     * its info, the health, its tenant's presence and its station's views of
+     * its tenant; never the whole orders, the events, another station or
+     * another tenant. */
     const cJSON *oven = role_acls(cmds, "kb-dev-pizza-oven");
-    CHECK(cJSON_GetArraySize(oven) == 9);
+    CHECK(cJSON_GetArraySize(oven) == 12);
     CHECK(has_acl(oven, "publishClientSend", "outlet/tenant/pizza/kitchen/pizza-oven/status"));
-    CHECK(count_type(oven, "publishClientSend") == 1);
+    CHECK(has_acl(oven, "publishClientSend", "outlet/tenant/pizza/kitchen/pizza-oven/presence"));
+    CHECK(count_type(oven, "publishClientSend") == 2 && reads(oven, "outlet/tenant/pizza/+/+/presence"));
     CHECK(reads(oven, "outlet/tenant/pizza/kitchen/pizza-oven/ack"));
     CHECK(reads(oven, "outlet/device/pizza-oven/info") && reads(oven, "outlet/bridge/health"));
     CHECK(reads(oven, "outlet/tenant/pizza/stations/oven/orders/+"));
@@ -259,19 +269,20 @@ static void test_station_expo_board_roles(void)
     CHECK(topics_under(oven, "outlet/tenant/pizza/stations/") == 2);
     CHECK(topics_under(oven, "outlet/board") == 0 && topics_under(oven, "outlet/tenant/burger") == 0);
     const cJSON *bar = role_acls(cmds, "kb-dev-pizza-bar");
-    CHECK(cJSON_GetArraySize(bar) == 9 && reads(bar, "outlet/tenant/pizza/stations/bar/orders/+"));
+    CHECK(cJSON_GetArraySize(bar) == 12 && reads(bar, "outlet/tenant/pizza/stations/bar/orders/+"));
     CHECK(!has_acl(bar, "subscribePattern", "outlet/tenant/pizza/stations/oven/orders/+"));
 
     /* An unbound kitchen keeps the whole-order topics, as before. */
     const cJSON *kitchen = role_acls(cmds, "kb-dev-pizza-kitchen");
-    CHECK(cJSON_GetArraySize(kitchen) == 11 && reads(kitchen, "outlet/tenant/pizza/orders/+") &&
+    CHECK(cJSON_GetArraySize(kitchen) == 14 && reads(kitchen, "outlet/tenant/pizza/orders/+") &&
           reads(kitchen, "outlet/tenant/pizza/events") && topics_under(kitchen, "outlet/tenant/pizza/stations/") == 0);
 
     /* The expo: like a whole-order kitchen, on its own expo topics. */
     const cJSON *expo = role_acls(cmds, "kb-dev-pizza-expo");
-    CHECK(cJSON_GetArraySize(expo) == 11);
+    CHECK(cJSON_GetArraySize(expo) == 14);
     CHECK(has_acl(expo, "publishClientSend", "outlet/tenant/pizza/expo/pizza-expo/status") &&
-          count_type(expo, "publishClientSend") == 1);
+          has_acl(expo, "publishClientSend", "outlet/tenant/pizza/expo/pizza-expo/presence") &&
+          count_type(expo, "publishClientSend") == 2);
     CHECK(reads(expo, "outlet/tenant/pizza/expo/pizza-expo/ack"));
     CHECK(reads(expo, "outlet/tenant/pizza/orders/+") && reads(expo, "outlet/tenant/pizza/events"));
     CHECK(reads(expo, "outlet/device/pizza-expo/info") && reads(expo, "outlet/bridge/health"));
@@ -279,19 +290,20 @@ static void test_station_expo_board_roles(void)
     CHECK(topics_under(expo, "outlet/board") == 0 && topics_under(expo, "outlet/tenant/burger") == 0);
 
     /* A board for every tenant: its info, the health and each tenant's
-     * board document; it sends nothing and reads no tenant topic. */
+     * board document; it sends only its presence and reads no tenant topic. */
     const cJSON *court = role_acls(cmds, "kb-dev-court-board");
-    CHECK(cJSON_GetArraySize(court) == 4 + 2 * 3);
+    CHECK(cJSON_GetArraySize(court) == 5 + 2 * 3);
+    CHECK(has_acl(court, "publishClientSend", "outlet/board/court-board/presence"));
     CHECK(reads(court, "outlet/device/court-board/info") && reads(court, "outlet/bridge/health"));
     CHECK(reads(court, "outlet/board/pizza") && reads(court, "outlet/board/burger") && reads(court, "outlet/board/noodle"));
-    CHECK(count_type(court, "publishClientSend") == 0 && topics_under(court, "outlet/tenant/") == 0);
+    CHECK(count_type(court, "publishClientSend") == 1 && topics_under(court, "outlet/tenant/") == 0);
     CHECK(!has_acl(court, "subscribePattern", "outlet/board/+") && !has_acl(court, "subscribePattern", "outlet/board/#"));
     /* A board for a list: exactly those tenants' documents. */
     const cJSON *pair = role_acls(cmds, "kb-dev-pair-board");
-    CHECK(cJSON_GetArraySize(pair) == 4 + 2 * 2);
+    CHECK(cJSON_GetArraySize(pair) == 5 + 2 * 2);
     CHECK(reads(pair, "outlet/board/noodle") && reads(pair, "outlet/board/pizza") && !reads(pair, "outlet/board/burger"));
-    CHECK(topics_under(pair, "outlet/board/") == 4);
-    CHECK(count_type(pair, "publishClientSend") == 0 && topics_under(pair, "outlet/tenant/") == 0);
+    CHECK(topics_under(pair, "outlet/board/") == 5);
+    CHECK(count_type(pair, "publishClientSend") == 1 && topics_under(pair, "outlet/tenant/") == 0);
     /* Boards and the expo are created like every device (demo passwords). */
     CHECK(count(cmds, "createClient", "username", "court-board") == 1 && count(cmds, "createClient", "username", "pizza-expo") == 1);
     const cJSON *cc = find(cmds, "createClient", "username", "court-board");
@@ -346,7 +358,7 @@ static void test_board_of_many_tenants(void)
     int changes = -1;
     cJSON *cmds = plan(r, bridge_clients, bridge_roles, &changes);
     const cJSON *court = role_acls(cmds, "kb-dev-court-board");
-    CHECK(cJSON_GetArraySize(court) == 4 + 2 * N);
+    CHECK(cJSON_GetArraySize(court) == 5 + 2 * N);
     int missing = 0;
     for (int i = 0; i < N; i++) {
         char topic[64];

@@ -8,9 +8,9 @@
 #include "topics.h"
 
 #define ROLE_PREFIX "kb-"
-/* A tenant device has at most 11 ACLs; a board 4 and 2 per tenant it shows
+/* A tenant device has at most 14 ACLs; a board 5 and 2 per tenant it shows
  * (every tenant of the registry, for "*"). */
-#define MAX_ACLS(n_tenants) (12 + 2 * (int)(n_tenants))
+#define MAX_ACLS(n_tenants) (16 + 2 * (int)(n_tenants))
 
 typedef struct {
     const char *type;
@@ -50,6 +50,10 @@ static int device_acls(const registry *r, const registry_device *d, acl_list *l)
     topic_device_info(topic, sizeof topic, d->username);
     add_read(l, topic);
     add_read(l, TOPIC_HEALTH);
+    /* Its own presence, and only its own (docs/CONTRACT.md "Presence"). */
+    topic_presence(topic, sizeof topic, d->role == DEVICE_BOARD ? NULL : r->tenants[d->tenant].id, d->role,
+                   d->username);
+    add_acl(l, "publishClientSend", topic);
     if (d->role == DEVICE_BOARD) {
         for (size_t i = 0; i < r->n_tenants; i++) {
             if (!registry_board_shows(d, (int)i)) continue;
@@ -62,6 +66,8 @@ static int device_acls(const registry *r, const registry_device *d, acl_list *l)
     topic_device_in(topic, sizeof topic, t, d->role, d->username);
     add_acl(l, "publishClientSend", topic);
     topic_ack(topic, sizeof topic, t, d->role, d->username);
+    add_read(l, topic);
+    topic_tenant_presence(topic, sizeof topic, t); /* is anyone looking? (the POS's warning) */
     add_read(l, topic);
     const char *station = registry_device_station(r, d);
     if (station) {

@@ -38,6 +38,11 @@ topic_kind topic_parse(const char *topic, topic_info *out)
     if (n == 4 && strcmp(lv[0], "outlet") == 0 && strcmp(lv[1], "uplink") == 0 && strcmp(lv[2], "seen") == 0 &&
         copy_id(out->tenant, lv[3]))
         return out->kind = TOPIC_UPLINK_SEEN;
+    if (n == 4 && strcmp(lv[0], "outlet") == 0 && strcmp(lv[1], "board") == 0 && strcmp(lv[3], "presence") == 0 &&
+        copy_id(out->device, lv[2])) {
+        strcpy(out->role, "board");
+        return out->kind = TOPIC_PRESENCE;
+    }
     if (n < 5 || strcmp(lv[0], "outlet") != 0 || strcmp(lv[1], "tenant") != 0) return TOPIC_OTHER;
     if (!copy_id(out->tenant, lv[2])) return TOPIC_OTHER;
     if (n == 5 && strcmp(lv[3], "orders") == 0 && order_number_valid(lv[4])) {
@@ -54,6 +59,11 @@ topic_kind topic_parse(const char *topic, topic_info *out)
     if (strcmp(lv[3], "kitchen") == 0 && strcmp(lv[5], "status") == 0)
         return out->kind = TOPIC_KITCHEN_STATUS;
     if (strcmp(lv[3], "expo") == 0 && strcmp(lv[5], "status") == 0) return out->kind = TOPIC_EXPO_STATUS;
+    if (strcmp(lv[5], "presence") == 0 &&
+        (strcmp(lv[3], "pos") == 0 || strcmp(lv[3], "kitchen") == 0 || strcmp(lv[3], "expo") == 0)) {
+        strcpy(out->role, lv[3]);
+        return out->kind = TOPIC_PRESENCE;
+    }
     return TOPIC_OTHER;
 }
 
@@ -100,4 +110,15 @@ int topic_station_order(char *buf, size_t len, const char *tenant, const char *s
 int topic_board(char *buf, size_t len, const char *tenant)
 {
     return fits(snprintf(buf, len, "outlet/board/%s", tenant), len);
+}
+
+int topic_presence(char *buf, size_t len, const char *tenant, device_role role, const char *device)
+{
+    if (!tenant) return fits(snprintf(buf, len, "outlet/%s/%s/presence", device_role_name(role), device), len);
+    return fits(snprintf(buf, len, "outlet/tenant/%s/%s/%s/presence", tenant, device_role_name(role), device), len);
+}
+
+int topic_tenant_presence(char *buf, size_t len, const char *tenant)
+{
+    return fits(snprintf(buf, len, "outlet/tenant/%s/+/+/presence", tenant), len);
 }

@@ -9,7 +9,9 @@
  *   outlet/device/<d>/info                  retained device identity
  *   outlet/bridge/health                    retained bridge health
  *   outlet/uplink/seen/<t>                  retained, from head office
- *   outlet/uplink/replay/<t>                re-sent events, to head office */
+ *   outlet/uplink/replay/<t>                re-sent events, to head office
+ *   outlet/tenant/<t>/<role>/<d>/presence   retained, the device's own: online or not
+ *   outlet/board/<d>/presence               the same for a pickup board */
 #ifndef KB_TOPICS_H
 #define KB_TOPICS_H
 
@@ -25,6 +27,8 @@
 #define TOPIC_SUB_STATION_VIEWS "outlet/tenant/+/stations/+/orders/+"
 #define TOPIC_SUB_ORDERS "outlet/tenant/+/orders/+"
 #define TOPIC_SUB_UPLINK_SEEN "outlet/uplink/seen/+"
+#define TOPIC_SUB_PRESENCE "outlet/tenant/+/+/+/presence"
+#define TOPIC_SUB_BOARD_PRESENCE "outlet/board/+/presence"
 #define TOPIC_HEALTH "outlet/bridge/health"
 #define TOPIC_DYNSEC "$CONTROL/dynamic-security/v1"
 #define TOPIC_DYNSEC_RESPONSE "$CONTROL/dynamic-security/v1/response"
@@ -37,13 +41,15 @@ typedef enum {
     TOPIC_EXPO_STATUS,
     TOPIC_STATION_VIEW, /* a station's retained view of an order */
     TOPIC_DYNSEC_REPLY,
-    TOPIC_UPLINK_SEEN
+    TOPIC_UPLINK_SEEN,
+    TOPIC_PRESENCE /* a device's presence; tenant "" for a board */
 } topic_kind;
 
 typedef struct {
     topic_kind kind;
     char tenant[REGISTRY_ID_MAX + 1];
-    char device[REGISTRY_ID_MAX + 1];          /* POS_SUBMIT, KITCHEN_STATUS */
+    char device[REGISTRY_ID_MAX + 1];          /* POS_SUBMIT, KITCHEN_STATUS, PRESENCE */
+    char role[16];                           /* PRESENCE: pos, kitchen, expo, board */
     char order_number[ORDER_NUMBER_MAX + 1]; /* ORDER_STATE, STATION_VIEW */
     char station[REGISTRY_ID_MAX + 1];       /* STATION_VIEW */
 } topic_info;
@@ -63,5 +69,10 @@ int topic_uplink_replay(char *buf, size_t len, const char *tenant);
 int topic_station_order(char *buf, size_t len, const char *tenant, const char *station, const char *order_number);
 /* A tenant's pickup board document: outlet/board/<t>. */
 int topic_board(char *buf, size_t len, const char *tenant);
+/* Device d's presence: outlet/tenant/<t>/<role>/<d>/presence, or
+ * outlet/board/<d>/presence for a board (tenant NULL). */
+int topic_presence(char *buf, size_t len, const char *tenant, device_role role, const char *device);
+/* What a tenant's devices read of their tenant's presence. */
+int topic_tenant_presence(char *buf, size_t len, const char *tenant);
 
 #endif

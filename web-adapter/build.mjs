@@ -1,5 +1,6 @@
-// Vendors MQTT.js from node_modules into public/vendor/ so browsers load every
-// asset from the bridge (no CDN: the internet is down when this matters).
+// Vendors MQTT.js and the admin page's QR code library from node_modules into
+// public/vendor/ so browsers load every asset from the bridge (no CDN: the
+// internet is down when this matters).
 // Run by `npm run build:web` (and so by `./kitchen-bus build`).
 //
 // Nothing else is built: the pages and the adapter's modules (kitchen-bus.mjs,
@@ -23,8 +24,16 @@ const outDir = join(publicDir, 'vendor');
 mkdirSync(outDir, { recursive: true });
 const dst = join(outDir, 'mqtt.esm.js');
 copyFileSync(src, dst);
-writeFileSync(join(outDir, 'VERSION.json'), JSON.stringify({ mqtt: version }) + '\n');
 console.log(`web-adapter: vendored mqtt ${version} (${statSync(dst).size} bytes) -> ${dst}`);
+
+// The admin page draws the pairing QR code in the browser (qrcode-generator:
+// one dependency-free ES module; its package exports no package.json).
+const qrDist = dirname(require.resolve('qrcode-generator'));
+const qrVersion = JSON.parse(readFileSync(join(qrDist, '..', 'package.json'), 'utf8')).version;
+const qrDst = join(outDir, 'qrcode.mjs');
+copyFileSync(join(qrDist, 'qrcode.mjs'), qrDst);
+console.log(`web-adapter: vendored qrcode-generator ${qrVersion} (${statSync(qrDst).size} bytes) -> ${qrDst}`);
+writeFileSync(join(outDir, 'VERSION.json'), JSON.stringify({ mqtt: version, 'qrcode-generator': qrVersion }) + '\n');
 
 // Every module reachable from the entry points, by their static imports.
 const entries = ['kitchen-bus.mjs', 'js/kitchen.mjs', 'js/pos.mjs'];

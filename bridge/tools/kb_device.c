@@ -2,21 +2,33 @@
  * password in the broker's dynamic-security store, adding the device to the
  * registry first if asked.
  *
- *   kb-device <registry.json> <bridge.pw> <host> <port> <tenant> <username> <pos|kitchen>
+ *   kb-device <registry.json> <bridge.pw> <host> <port> <tenant> <username> <pos|kitchen|expo>
+ *   kb-device <registry.json> <bridge.pw> <host> <port> <tenant> <username> kitchen --station <station>
+ *   kb-device <registry.json> <bridge.pw> <host> <port> --board <username> [--tenants "*"|<tenant>,...]
  *   kb-device <registry.json> <bridge.pw> <host> <port> --set-password <username>
  *
  * Run by `kitchen-bus add-device` and `kitchen-bus set-password`, so an
- * outlet needs no Node.js. The registry is checked with the bridge's own
- * parser (registry.c, through kb_core), so a registry the bridge would refuse
- * is refused here too, and demo registries are refused. One
+ * outlet needs no Node.js. Every role of the registry can be added: a pos, a
+ * whole-order kitchen, a kitchen bound to one of its tenant's "stations", an
+ * expo, and an outlet-level pickup board ("boards", every tenant by default).
+ * The registry is checked with the bridge's own parser (registry.c, through
+ * kb_model), before and after the change, so a registry the bridge would
+ * refuse is refused here too, and demo registries are refused. One
  * dynamic-security command goes to the broker as the bridge's account
- * (kb-bridge, its password read from <bridge.pw>). For a new device the
- * registry is first written to <registry.json>.tmp, the broker client is
- * created, and only then is the temporary file renamed over the registry, so
- * a broker failure leaves the registry untouched. The password (18 random
- * bytes, base64url) is printed once on stdout and stored only as the
- * broker's salted hash; it never goes on a command line or into a log.
- * Every error is one line "kitchen-bus: <message>" on stderr, exit status 1. */
+ * (kb-bridge, its password read from <bridge.pw>).
+ *
+ * A new device is saved as the bridge saves a registry change: the new
+ * registry goes to <registry.json>.tmp and is fsynced, the current file is
+ * kept as <registry.json>.bak (a hard link, or a copy where links fail, made
+ * under <registry.json>.bak.tmp-bak and renamed over the old .bak), the .tmp
+ * is renamed over the registry and the directory is fsynced; the new file
+ * keeps the old one's mode. Everything that can
+ * fail is done before the broker client is created; only the renames come
+ * after it, so a broker failure leaves the registry (and its .bak) untouched.
+ * The password (18 random bytes, base64url) is printed once on stdout and
+ * stored only as the broker's salted hash; it never goes on a command line or
+ * into a log. Every error is one line "kitchen-bus: <message>" on stderr,
+ * exit status 1. */
 #include <cjson/cJSON.h>
 #include <ctype.h>
 #include <errno.h>
@@ -45,23 +57,33 @@
 #define SECRET_MAX_BYTES 4096
 #define DEADLINE_MS 10000
 #define USAGE "usage: kb-device <registry.json> <bridge.pw> <host> <port> " \
-              "(<tenant> <username> <pos|kitchen> | --set-password <username>)"
+              "(<tenant> <username> pos|kitchen|expo | <tenant> <username> kitchen --station <station> | " \
+              "--board <username> [--tenants \"*\"|<tenant>,...] | --set-password <username>)"
 
 typedef struct {
     /* arguments */
     const char *file, *pw_file, *host, *tenant, *username, *role;
-    int port, resetting;
+    const char *station; /* kitchen --station */
+    const char *tenants; /* --board ... --tenants; NULL: "*" */
+    int port, resetting, board;
     char url[300];
     /* state, all released by cleanup() */
     char *text;
+    size_t text_len;
     cJSON *doc;
     registry *reg;
+    cJSON *board_tenants; /* a board's "tenants" until it is in doc */
+    char *out;            /* the new registry's text */
+    size_t out_len;
+    registry *new_reg;    /* ... as the bridge parses it */
     char *bridge_pw;
     char password[PASSWORD_CHARS + 1];
     char correlation[64];
     char *command;
-    char *tmp_path;
-    int tmp_exists;
+    char *tmp_path, *bak_path, *bak_tmp_path;
+    int tmp_exists, bak_tmp_exists;
+    mode_t mode; /* the registry file's, given to the new one and a copied .bak */
+    int keep_tmp; /* the broker has the device: the .tmp is the registry to put in place by hand */
     char err[8192];
 } ctx;
 
@@ -111,13 +133,22 @@ static int read_all(ctx *c, const char *path, size_t max, char **out, size_t *le
 
 static int parse_args(ctx *c, int argc, char **argv)
 {
-    if (argc == 7 && strcmp(argv[5], "--set-password") == 0) {
+    const char *form = argc > 5 ? argv[5] : "";
+    if (argc == 7 && strcmp(form, "--set-password") == 0) {
         c->resetting = 1;
         c->username = argv[6];
-    } else if (argc == 8 && strcmp(argv[5], "--set-password") != 0) {
+    } else if ((argc == 7 || argc == 9) && strcmp(form, "--board") == 0) {
+        c->board = 1;
+        c->username = argv[6];
+        c->role = "board";
+        if (argc == 9 && strcmp(argv[7], "--tenants") != 0) return fail(c, USAGE);
+        if (argc == 9) c->tenants = argv[8];
+    } else if ((argc == 8 || argc == 10) && strncmp(form, "--", 2) != 0) {
         c->tenant = argv[5];
         c->username = argv[6];
         c->role = argv[7];
+        if (argc == 10 && strcmp(argv[8], "--station") != 0) return fail(c, USAGE);
+        if (argc == 10) c->station = argv[9];
     } else {
         return fail(c, USAGE);
     }
@@ -137,9 +168,81 @@ static int parse_args(ctx *c, int argc, char **argv)
         return fail(c, "username must be 1-%d characters of a-z 0-9 _ -", REGISTRY_ID_MAX);
     if (strcmp(c->username, BRIDGE_USERNAME) == 0)
         return fail(c, "%s is the bridge's own account", BRIDGE_USERNAME);
-    if (!c->resetting && strcmp(c->role, "pos") != 0 && strcmp(c->role, "kitchen") != 0)
-        return fail(c, "role must be pos or kitchen");
+    if (c->resetting || c->board) return 0;
+    if (strcmp(c->role, "pos") != 0 && strcmp(c->role, "kitchen") != 0 && strcmp(c->role, "expo") != 0)
+        return fail(c, "role must be pos, kitchen or expo (a pickup board: add-device --board %s)", c->username);
+    if (c->station && strcmp(c->role, "kitchen") != 0)
+        return fail(c, "only a kitchen device may be bound to a station: drop --station, or make %s a kitchen",
+                    c->username);
+    if (c->station && !registry_id_valid(c->station))
+        return fail(c, "a station must be 1-%d characters of a-z 0-9 _ -", REGISTRY_ID_MAX);
     return 0;
+}
+
+/* Lists tenant t's stations, ", "-separated, into buf. */
+static void list_stations(const registry_tenant *t, char *buf, size_t len)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < t->n_stations && n < len; i++) {
+        int w = snprintf(buf + n, len - n, "%s%s", i ? ", " : "", t->stations[i]);
+        if (w < 0) break;
+        n += (size_t)w;
+    }
+}
+
+/* A kitchen's station: one of its tenant's "stations". */
+static int check_station(ctx *c, const registry_tenant *t)
+{
+    if (!c->station) return 0;
+    if (t->n_stations == 0)
+        return fail(c, "tenant %s has no stations; add \"stations\": [\"%s\"] to tenant %s in %s first",
+                    t->id, c->station, t->id, c->file);
+    if (registry_station_index(t, c->station) >= 0) return 0;
+    char have[REGISTRY_STATIONS_MAX * (REGISTRY_ID_MAX + 2) + 1];
+    list_stations(t, have, sizeof have);
+    return fail(c, "tenant %s has no station \"%s\" (its stations: %s); add it to tenant %s's \"stations\" in %s first",
+                t->id, c->station, have, t->id, c->file);
+}
+
+/* A board's --tenants: "*" (the default), or tenant ids separated by commas
+ * (spaces around them allowed), each a tenant of the registry, once. */
+static int check_board_tenants(ctx *c)
+{
+    const char *list = c->tenants ? c->tenants : "*";
+    if (strcmp(list, "*") == 0) {
+        c->board_tenants = cJSON_CreateString("*");
+        return c->board_tenants ? 0 : fail(c, "out of memory");
+    }
+    c->board_tenants = cJSON_CreateArray();
+    if (!c->board_tenants) return fail(c, "out of memory");
+    const char *p = list;
+    for (;;) {
+        while (*p == ' ') p++;
+        size_t n = strcspn(p, ",");
+        size_t k = n;
+        while (k > 0 && p[k - 1] == ' ') k--;
+        char id[REGISTRY_ID_MAX + 1];
+        if (k == 0 || k > REGISTRY_ID_MAX)
+            return fail(c, "--tenants must be \"*\" or tenant ids separated by commas, not \"%s\"", list);
+        memcpy(id, p, k);
+        id[k] = '\0';
+        if (!registry_find_tenant(c->reg, id))
+            return fail(c, "no tenant \"%s\" in %s (a board's --tenants: \"*\" or tenant ids separated by commas)",
+                        id, c->file);
+        const cJSON *e;
+        cJSON_ArrayForEach(e, c->board_tenants)
+            if (strcmp(e->valuestring, id) == 0) return fail(c, "--tenants names %s twice", id);
+        if (cJSON_GetArraySize(c->board_tenants) >= REGISTRY_BOARD_TENANTS_MAX)
+            return fail(c, "a board lists at most %d tenants; use --tenants \"*\" for all", REGISTRY_BOARD_TENANTS_MAX);
+        cJSON *s = cJSON_CreateString(id);
+        if (!s || !cJSON_AddItemToArray(c->board_tenants, s)) {
+            cJSON_Delete(s);
+            return fail(c, "out of memory");
+        }
+        if (!p[n]) return 0;
+        p += n + 1;
+    }
 }
 
 /* Loads the registry (as the bridge would) and checks the request against it. */
@@ -147,6 +250,7 @@ static int check_registry(ctx *c)
 {
     size_t len;
     if (read_all(c, c->file, REGISTRY_MAX_BYTES, &c->text, &len)) return -1;
+    c->text_len = len;
     c->doc = json_parse_exact(c->text, len);
     if (!c->doc) return fail(c, "%s is not valid JSON", c->file);
     char why[256];
@@ -160,11 +264,12 @@ static int check_registry(ctx *c)
         if (!known) return fail(c, "no device called \"%s\" in %s", c->username, c->file);
         return 0;
     }
-    if (!registry_find_tenant(c->reg, c->tenant)) return fail(c, "no tenant \"%s\" in %s", c->tenant, c->file);
+    const registry_tenant *t = c->board ? NULL : registry_find_tenant(c->reg, c->tenant);
+    if (!c->board && !t) return fail(c, "no tenant \"%s\" in %s", c->tenant, c->file);
     if (known)
         return fail(c, "a device called \"%s\" already exists (to give it a new password: "
                        "kitchen-bus set-password %s)", c->username, c->username);
-    return 0;
+    return c->board ? check_board_tenants(c) : check_station(c, t);
 }
 
 /* The bridge's broker password: the file's text without surrounding whitespace. */
@@ -294,9 +399,28 @@ static int print_json(FILE *f, const cJSON *item, int depth)
     return fprintf(f, "\n%*s%c", 2 * depth, "", object ? '}' : ']') < 0 ? -1 : 0;
 }
 
-/* Appends the new device to its tenant in the parsed document. */
+/* Appends a board to the document's "boards" (made if it has none). */
+static int append_board(ctx *c)
+{
+    cJSON *boards = cJSON_GetObjectItemCaseSensitive(c->doc, "boards");
+    if (!boards) boards = cJSON_AddArrayToObject(c->doc, "boards");
+    cJSON *b = cJSON_CreateObject();
+    if (!boards || !b || !cJSON_AddItemToArray(boards, b)) {
+        cJSON_Delete(b);
+        return fail(c, "out of memory");
+    }
+    if (!cJSON_AddStringToObject(b, "username", c->username) ||
+        !cJSON_AddItemToObject(b, "tenants", c->board_tenants))
+        return fail(c, "out of memory");
+    c->board_tenants = NULL; /* b owns it now */
+    return 0;
+}
+
+/* Appends the new device to its tenant (a board: to the outlet's boards) in
+ * the parsed document. */
 static int append_device(ctx *c)
 {
+    if (c->board) return append_board(c);
     const cJSON *tenants = cJSON_GetObjectItemCaseSensitive(c->doc, "tenants");
     cJSON *t;
     cJSON_ArrayForEach(t, tenants) {
@@ -311,57 +435,123 @@ static int append_device(ctx *c)
         cJSON_Delete(d);
         return fail(c, "out of memory");
     }
-    if (!cJSON_AddStringToObject(d, "username", c->username) || !cJSON_AddStringToObject(d, "role", c->role))
+    if (!cJSON_AddStringToObject(d, "username", c->username) || !cJSON_AddStringToObject(d, "role", c->role) ||
+        (c->station && !cJSON_AddStringToObject(d, "station", c->station)))
         return fail(c, "out of memory");
     return 0;
 }
 
-/* Writes the new registry to <file>.tmp (mode 0644) and syncs it to disk. */
-static int write_tmp(ctx *c)
+/* The new registry's text, checked with the bridge's parser: what is saved
+ * is what the bridge will load. */
+static int render_registry(ctx *c)
 {
-    size_t n = strlen(c->file) + sizeof ".tmp";
-    c->tmp_path = malloc(n);
-    if (!c->tmp_path) return fail(c, "out of memory");
-    snprintf(c->tmp_path, n, "%s.tmp", c->file);
-    int fd = open(c->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (fd < 0) return fail(c, "cannot write %s: %s", c->tmp_path, strerror(errno));
-    c->tmp_exists = 1;
-    FILE *f = fdopen(fd, "w");
-    if (!f) {
-        int saved = errno;
-        close(fd);
-        return fail(c, "cannot write %s: %s", c->tmp_path, strerror(saved));
-    }
-    int rc = fchmod(fd, 0644);
-    if (!rc) rc = print_json(f, c->doc, 0);
+    FILE *f = open_memstream(&c->out, &c->out_len);
+    if (!f) return fail(c, "out of memory");
+    int rc = print_json(f, c->doc, 0);
     if (!rc) rc = fputc('\n', f) == EOF ? -1 : 0;
-    if (!rc) rc = fflush(f);
-    if (!rc) rc = fsync(fd);
-    int saved = errno;
-    if (fclose(f) && !rc) {
-        rc = -1;
-        saved = errno;
-    }
-    if (rc) return fail(c, "cannot write %s: %s", c->tmp_path, strerror(saved));
+    if (fclose(f)) rc = -1;
+    if (rc) return fail(c, "out of memory");
+    if (c->out_len >= REGISTRY_MAX_BYTES)
+        return fail(c, "%s would be larger than %d bytes with %s", c->file, REGISTRY_MAX_BYTES, c->username);
+    char why[256];
+    if (registry_parse(c->out, c->out_len, &c->new_reg, why, sizeof why))
+        return fail(c, "%s with %s would not be a valid registry: %s", c->file, c->username, why);
+    if (!registry_find_device(c->new_reg, c->username))
+        return fail(c, "%s with %s does not list it", c->file, c->username);
     return 0;
 }
 
-/* Puts the new registry in place of the old one, and syncs the directory. */
-static int replace_registry(ctx *c)
+static char *path_with(ctx *c, const char *suffix)
 {
-    if (rename(c->tmp_path, c->file))
-        return fail(c, "the broker has the device, but %s could not be replaced: %s; "
-                       "rename %s to %s by hand", c->file, strerror(errno), c->tmp_path, c->file);
-    c->tmp_exists = 0;
+    size_t n = strlen(c->file) + strlen(suffix) + 1;
+    char *p = malloc(n);
+    if (p) snprintf(p, n, "%s%s", c->file, suffix);
+    else fail(c, "out of memory");
+    return p;
+}
+
+/* Creates `path` (replacing a file left there), writes text to it with
+ * `mode` and syncs it to disk; *exists is set once the file is there. */
+static int write_synced(ctx *c, const char *path, const char *text, size_t len, mode_t mode, int *exists)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
+    if (fd < 0) return fail(c, "cannot write %s: %s", path, strerror(errno));
+    *exists = 1;
+    int rc = fchmod(fd, mode);
+    for (size_t done = 0; !rc && done < len;) {
+        ssize_t w = write(fd, text + done, len - done);
+        if (w > 0) done += (size_t)w;
+        else if (w < 0 && errno == EINTR) continue;
+        else rc = -1;
+    }
+    if (!rc) rc = fsync(fd);
+    int saved = errno;
+    if (close(fd) && !rc) {
+        rc = -1;
+        saved = errno;
+    }
+    if (rc) return fail(c, "cannot write %s: %s", path, strerror(saved ? saved : EIO));
+    return 0;
+}
+
+/* Writes the new registry to <file>.tmp, with the current file's mode, and
+ * syncs it to disk. */
+static int write_tmp(ctx *c)
+{
+    struct stat st;
+    if (stat(c->file, &st)) return fail(c, "cannot read %s: %s", c->file, strerror(errno));
+    c->mode = st.st_mode & 07777;
+    c->tmp_path = path_with(c, ".tmp");
+    if (!c->tmp_path) return -1;
+    return write_synced(c, c->tmp_path, c->out, c->out_len, c->mode, &c->tmp_exists);
+}
+
+/* The current registry, ready to become <file>.bak: a hard link to it at
+ * <file>.bak.tmp-bak (the bridge's name for it, registry_store.c), or where
+ * the file system refuses links, a synced copy of what was read (with the
+ * file's mode). Nothing named .bak changes yet. */
+static int prepare_backup(ctx *c)
+{
+    c->bak_path = path_with(c, ".bak");
+    c->bak_tmp_path = c->bak_path ? path_with(c, ".bak.tmp-bak") : NULL;
+    if (!c->bak_tmp_path) return -1;
+    if (unlink(c->bak_tmp_path) && errno != ENOENT) /* left by a crash */
+        return fail(c, "cannot remove %s: %s", c->bak_tmp_path, strerror(errno));
+    if (linkat(AT_FDCWD, c->file, AT_FDCWD, c->bak_tmp_path, AT_SYMLINK_FOLLOW) == 0) {
+        c->bak_tmp_exists = 1;
+        return 0;
+    }
+    return write_synced(c, c->bak_tmp_path, c->text, c->text_len, c->mode, &c->bak_tmp_exists);
+}
+
+static void sync_dir(const char *file)
+{
     char dir[PATH_MAX];
-    const char *slash = strrchr(c->file, '/');
+    const char *slash = strrchr(file, '/');
     if (!slash) snprintf(dir, sizeof dir, ".");
-    else snprintf(dir, sizeof dir, "%.*s", (int)(slash - c->file) + (slash == c->file), c->file);
+    else snprintf(dir, sizeof dir, "%.*s", (int)(slash - file) + (slash == file), file);
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd >= 0) {
         fsync(fd);
         close(fd);
     }
+}
+
+/* Keeps the old registry as <file>.bak, puts the new one in its place, and
+ * syncs the directory. The broker already has the device: on a failure the
+ * .tmp stays, for the operator to put in place. */
+static int replace_registry(ctx *c)
+{
+    c->keep_tmp = 1;
+    if (rename(c->bak_tmp_path, c->bak_path))
+        return fail(c, "the broker has the device, but %s could not be kept as %s: %s; "
+                       "rename %s to %s by hand", c->file, c->bak_path, strerror(errno), c->tmp_path, c->file);
+    c->bak_tmp_exists = 0;
+    if (rename(c->tmp_path, c->file))
+        return fail(c, "the broker has the device, but %s could not be replaced: %s; "
+                       "rename %s to %s by hand", c->file, strerror(errno), c->tmp_path, c->file);
+    c->tmp_exists = 0;
+    sync_dir(c->file);
     return 0;
 }
 
@@ -502,23 +692,35 @@ static int dynsec(ctx *c)
 
 /* ---- main ------------------------------------------------------------- */
 
+/* What a device is, e.g. "kitchen at station oven of tenant pizza",
+ * "board of every tenant", "admin". */
+static void describe(const registry *r, const registry_device *d, char *buf, size_t len)
+{
+    const registry_tenant *t = registry_tenant_of(r, d);
+    const char *station = registry_device_station(r, d);
+    int n = snprintf(buf, len, "%s", device_role_name(d->role));
+    if (station) n += snprintf(buf + n, len - (size_t)n, " at station %s", station);
+    if (t) n += snprintf(buf + n, len - (size_t)n, " of tenant %s", t->id);
+    if (d->role != DEVICE_BOARD) return;
+    if (d->board_all) {
+        snprintf(buf + n, len - (size_t)n, " of every tenant");
+        return;
+    }
+    n += snprintf(buf + n, len - (size_t)n, " of tenant%s", d->n_board_tenants > 1 ? "s" : "");
+    for (size_t i = 0; i < d->n_board_tenants && (size_t)n < len; i++)
+        n += snprintf(buf + n, len - (size_t)n, "%s %s", i ? "," : "", r->tenants[d->board_tenants[i]].id);
+}
+
 static int run(ctx *c, int argc, char **argv)
 {
     if (parse_args(c, argc, argv) || check_registry(c) || read_bridge_password(c)) return -1;
-    if (!c->resetting && (append_device(c) || write_tmp(c))) return -1;
+    if (!c->resetting && (append_device(c) || render_registry(c) || write_tmp(c) || prepare_backup(c))) return -1;
     if (make_command(c) || dynsec(c)) return -1;
     if (!c->resetting && replace_registry(c)) return -1;
 
-    /* "pos of tenant pizza", or "admin" for an admin. */
-    const char *role = c->role, *tenant = c->tenant;
-    if (c->resetting) {
-        const registry_device *d = registry_find_device(c->reg, c->username);
-        role = device_role_name(d->role);
-        tenant = d->tenant >= 0 ? c->reg->tenants[d->tenant].id : NULL;
-    }
-    char who[REGISTRY_ID_MAX * 2 + 32];
-    if (tenant) snprintf(who, sizeof who, "%s of tenant %s", role, tenant);
-    else snprintf(who, sizeof who, "%s", role);
+    const registry *r = c->resetting ? c->reg : c->new_reg;
+    char who[REGISTRY_BOARD_TENANTS_MAX * (REGISTRY_ID_MAX + 2) + 128];
+    describe(r, registry_find_device(r, c->username), who, sizeof who);
     printf("\n  Device %s (%s)\n  username: %s\n  password: %s\n\n"
            "  This password is shown once; it is stored only as a hash.\n\n",
            c->username, who, c->username, c->password);
@@ -528,8 +730,14 @@ static int run(ctx *c, int argc, char **argv)
 
 static void cleanup(ctx *c)
 {
-    if (c->tmp_exists) unlink(c->tmp_path);
+    if (c->tmp_exists && !c->keep_tmp) unlink(c->tmp_path);
+    if (c->bak_tmp_exists) unlink(c->bak_tmp_path);
     free(c->tmp_path);
+    free(c->bak_path);
+    free(c->bak_tmp_path);
+    cJSON_Delete(c->board_tenants);
+    free(c->out);
+    registry_free(c->new_reg);
     if (c->command) explicit_bzero(c->command, strlen(c->command));
     cJSON_free(c->command);
     if (c->bridge_pw) explicit_bzero(c->bridge_pw, strlen(c->bridge_pw));

@@ -36,7 +36,7 @@ console.log(`web-adapter: vendored qrcode-generator ${qrVersion} (${statSync(qrD
 writeFileSync(join(outDir, 'VERSION.json'), JSON.stringify({ mqtt: version, 'qrcode-generator': qrVersion }) + '\n');
 
 // Every module reachable from the entry points, by their static imports.
-const entries = ['kitchen-bus.mjs', 'js/kitchen.mjs', 'js/pos.mjs'];
+const entries = ['kitchen-bus.mjs', 'js/kitchen.mjs', 'js/pos.mjs', 'js/admin.mjs', 'js/pair.mjs'];
 const seen = new Set();
 const missing = [];
 const walk = (rel, from) => {

@@ -28,8 +28,9 @@
 #include <libwebsockets.h>
 #include <mosquitto.h>
 
-#include "clock.h"
+#include "admin_api.h"
 #include "board.h"
+#include "clock.h"
 #include "config.h"
 #include "dynsec_sync.h"
 #include "health.h"
@@ -42,6 +43,8 @@
 #include "mqtt_link.h"
 #include "mqtt_orders.h"
 #include "order_pipeline.h"
+#include "presence.h"
+#include "presence_feed.h"
 #include "registry.h"
 #include "retention.h"
 #include "status.h"
@@ -70,7 +73,11 @@ typedef struct {
     mqtt_orders *orders;
     dynsec_sync *dynsec;
     health_publisher *health;
+    presence *presence;
+    presence_feed *presence_feed;
     legacy_gateway *legacy;
+    admin_api *admin;
+    legacy_auth *admin_auth;
     lws_sorted_usec_list_t tick, commit_sul;
     double last_probe_ms, last_trim_ms;
 } app;
@@ -95,13 +102,16 @@ static void warn_if_demo(const registry *r)
     log_warn("*****************************************************************");
 }
 
-static void reload_registry(app *a)
+/* Re-reads the registry file and applies it: on SIGHUP, and after the
+ * admin API saved a change. 0, or -1 if the file was refused (the current
+ * registry stays in force). */
+static int reload_registry(app *a)
 {
     registry *fresh;
     char err[256];
     if (registry_load(a->config.registry_path, &fresh, err, sizeof err) != 0) {
         log_error("registry reload failed, keeping the current one: %s: %s", a->config.registry_path, err);
-        return;
+        return -1;
     }
     registry *old = a->registry;
     a->registry = fresh;
@@ -109,12 +119,17 @@ static void reload_registry(app *a)
     warn_if_demo(fresh);
     if (mqtt_link_connected(a->link)) {
         dynsec_sync_forget_removed(a->dynsec, old);
+        presence_feed_forget_removed(a->presence_feed, old);
         dynsec_sync_start(a->dynsec);
         board_publish_all(a->board); /* a board added by the reload gets every tenant's document now */
     }
     legacy_gateway_registry_changed(a->legacy);
+    admin_api_registry_changed(a->admin);
     registry_free(old);
+    return 0;
 }
+
+static int reload_from_admin(void *ctx) { return reload_registry(ctx); }
 
 static void tick(lws_sorted_usec_list_t *sul)
 {
@@ -129,6 +144,7 @@ static void tick(lws_sorted_usec_list_t *sul)
         if (journal_probe(a->journal) == 0 && status_journal_recovered(&a->status)) log_info("journal writable again");
     }
     health_publisher_tick(a->health);
+    dynsec_sync_tick(a->dynsec);
     mqtt_link_tick(a->link);
     if (mqtt_link_connected(a->link)) uplink_replay_tick(a->uplink);
     board_tick(a->board);
@@ -189,36 +205,65 @@ static int open_journal(app *a)
 
 /* ---- HTTP routes: what the core and the gateway say, as documents ---- */
 
-static char *get_health(void *ctx, unsigned *status, const char **type)
+static int get_health(void *ctx, const http_request *req, http_response *res)
 {
-    (void)type;
+    (void)req;
     app *a = ctx;
     int ok;
-    char *doc = health_json(&a->status, a->pipeline, a->registry, &ok);
-    *status = ok ? HTTP_STATUS_OK : HTTP_STATUS_SERVICE_UNAVAILABLE;
-    return doc;
+    res->body = health_json(&a->status, a->pipeline, a->registry, &ok);
+    res->status = ok ? HTTP_STATUS_OK : HTTP_STATUS_SERVICE_UNAVAILABLE;
+    return res->body ? HTTP_ANSWERED : -1;
 }
 
-static char *get_metrics(void *ctx, unsigned *status, const char **type)
+static int get_metrics(void *ctx, const http_request *req, http_response *res)
 {
-    (void)status;
+    (void)req;
     app *a = ctx;
-    *type = "text/plain; version=0.0.4";
-    return metrics_text(&a->status, a->pipeline);
+    res->type = "text/plain; version=0.0.4";
+    res->body = metrics_text(&a->status, a->pipeline);
+    if (res->body && presence_metrics(a->presence, a->registry, &res->body) != 0) {
+        free(res->body);
+        res->body = NULL;
+    }
+    return res->body ? HTTP_ANSWERED : -1;
 }
 
-static char *get_clients(void *ctx, unsigned *status, const char **type)
+/* The old sync server's clients, and the MQTT devices presence says are on. */
+static int get_clients(void *ctx, const http_request *req, http_response *res)
 {
-    (void)status;
-    (void)type;
-    return legacy_gateway_clients_json(((app *)ctx)->legacy);
+    (void)req;
+    app *a = ctx;
+    char *legacy = legacy_gateway_clients_json(a->legacy);
+    cJSON *doc = legacy ? cJSON_Parse(legacy) : NULL;
+    free(legacy);
+    if (!doc) return -1;
+    cJSON_DeleteItemFromObjectCaseSensitive(doc, "mqtt_clients");
+    cJSON *all = presence_devices_json(a->presence, a->registry), *online = cJSON_CreateArray(), *it, *next;
+    for (it = all ? all->child : NULL; it; it = next) {
+        next = it->next;
+        if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "online"))) continue;
+        cJSON *e = cJSON_CreateObject();
+        static const char *const keys[] = {"username", "role", "tenant", "station", "since", "page"};
+        for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(it, keys[k]);
+            cJSON_AddItemToObject(e, strcmp(keys[k], "username") == 0 ? "device" : keys[k],
+                                  v ? cJSON_Duplicate(v, 1) : cJSON_CreateNull());
+        }
+        cJSON_AddStringToObject(e, "transport", "mqtt");
+        cJSON_AddItemToArray(online, e);
+    }
+    cJSON_Delete(all);
+    cJSON_AddNumberToObject(doc, "mqtt_total", cJSON_GetArraySize(online));
+    cJSON_AddItemToObject(doc, "mqtt_clients", online);
+    res->body = cJSON_PrintUnformatted(doc);
+    cJSON_Delete(doc);
+    return res->body ? HTTP_ANSWERED : -1;
 }
 
 /* What a browser page needs to connect. */
-static char *get_config(void *ctx, unsigned *status, const char **type)
+static int get_config(void *ctx, const http_request *req, http_response *res)
 {
-    (void)status;
-    (void)type;
+    (void)req;
     app *a = ctx;
     cJSON *c = cJSON_CreateObject();
     cJSON_AddNumberToObject(c, "mqtt_ws_port", a->config.ws_port);
@@ -226,17 +271,18 @@ static char *get_config(void *ctx, unsigned *status, const char **type)
     cJSON_AddStringToObject(c, "outlet_name", a->registry->outlet_name);
     cJSON_AddStringToObject(c, "version", KB_VERSION);
     cJSON_AddBoolToObject(c, "demo", a->registry->demo);
-    char *text = cJSON_PrintUnformatted(c);
+    res->body = cJSON_PrintUnformatted(c);
     cJSON_Delete(c);
-    return text;
+    return res->body ? HTTP_ANSWERED : -1;
 }
 
 static int start_http(app *a)
 {
-    a->http = http_server_new(a->config.web_dir);
-    if (!a->http || http_server_route(a->http, "/health", get_health, a) ||
-        http_server_route(a->http, "/metrics", get_metrics, a) || http_server_route(a->http, "/clients", get_clients, a) ||
-        http_server_route(a->http, "/config.json", get_config, a)) {
+    a->http = http_server_new(a->config.web_dir, a->config.admin_bind);
+    if (!a->http || http_server_route(a->http, "GET", "/health", HTTP_ROUTE_CORS, get_health, a) ||
+        http_server_route(a->http, "GET", "/metrics", HTTP_ROUTE_CORS, get_metrics, a) ||
+        http_server_route(a->http, "GET", "/clients", HTTP_ROUTE_CORS, get_clients, a) ||
+        http_server_route(a->http, "GET", "/config.json", HTTP_ROUTE_CORS, get_config, a)) {
         log_error("out of memory starting HTTP");
         return -1;
     }
@@ -291,7 +337,10 @@ static int wire_mqtt(app *a)
     a->dynsec = dynsec_sync_new(a->link, &a->registry, a->config.bridge_user, &a->status);
     a->orders = mqtt_orders_new(a->link, a->pipeline, &a->registry);
     a->board = board_new(&a->registry, a->config.board_ready_for_ms, publish_board, a->link);
-    if (!a->health || !a->dynsec || !a->orders || !a->board || pipeline_observe(a->pipeline, board_changed, a->board))
+    a->presence = presence_new();
+    a->presence_feed = a->presence ? presence_feed_new(a->link, &a->registry, a->presence, NULL, NULL) : NULL;
+    if (!a->health || !a->dynsec || !a->orders || !a->board || !a->presence_feed ||
+        pipeline_observe(a->pipeline, board_changed, a->board))
         return -1;
     board_load(a->board, a->journal);
     if (a->config.uplink) {
@@ -337,6 +386,9 @@ static void stop(app *a)
     a->pipeline = NULL;
     if (a->http) http_server_on_websocket(a->http, NULL, NULL); /* closes during lws_context_destroy find no gateway */
     legacy_gateway_free(a->legacy);
+    legacy_auth_free(a->admin_auth);
+    admin_api_free(a->admin);
+    presence_feed_free(a->presence_feed);
     uplink_replay_free(a->uplink);
     board_free(a->board);
     mqtt_orders_free(a->orders);
@@ -349,6 +401,7 @@ static void stop(app *a)
         lws_context_destroy(a->lws);
     }
     http_server_free(a->http);
+    presence_free(a->presence);
     journal_close(a->journal);
     registry_free(a->registry);
 }
@@ -388,6 +441,16 @@ int main(int argc, char **argv)
         goto out;
     }
     http_server_on_websocket(a.http, legacy_gateway_ws_callback, a.legacy);
+    admin_api_deps admin = {&a.config, &a.registry, a.presence, &a.status, a.pipeline, a.legacy, a.dynsec,
+                            reload_from_admin, &a};
+    a.admin = admin_api_new(&admin, a.http);
+    a.admin_auth = a.admin ? legacy_auth_new(a.config.mqtt_host, a.config.mqtt_port, a.vhost, admin_api_auth_done, a.admin)
+                           : NULL;
+    if (!a.admin_auth) {
+        log_error("out of memory starting the admin API");
+        goto out;
+    }
+    admin_api_set_auth(a.admin, a.admin_auth);
     pipeline_set_commit_hook(a.pipeline, commit_soon, &a);
 
     signal_context = a.lws;

@@ -1,6 +1,7 @@
 /* config.c - see config.h. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,8 +74,13 @@ int config_from_env(kb_config *c, char *err, size_t errlen)
         port("KB_WS_PORT", "3001", &c->ws_port, err, errlen) ||
         duration("KB_DEDUPE_WINDOW", "6h", &c->dedupe_window_ms, err, errlen) ||
         duration("KB_RETENTION", "30d", &c->retention_ms, err, errlen) ||
-        duration("KB_BOARD_READY_FOR", "10m", &c->board_ready_for_ms, err, errlen))
+        duration("KB_BOARD_READY_FOR", "10m", &c->board_ready_for_ms, err, errlen) ||
+        duration("KB_PAIRING_TTL", "10m", &c->pairing_ttl_ms, err, errlen))
         return -1;
+    if (c->pairing_ttl_ms <= 0) {
+        snprintf(err, errlen, "KB_PAIRING_TTL must be longer than 0 (e.g. 10m)");
+        return -1;
+    }
     if (c->retention_ms < c->dedupe_window_ms) {
         snprintf(err, errlen, "KB_RETENTION is shorter than KB_DEDUPE_WINDOW: a re-send could outlive the order it "
                               "repeats; make KB_RETENTION at least as long");
@@ -94,6 +100,7 @@ int config_from_env(kb_config *c, char *err, size_t errlen)
     }
     if (copy(c->mqtt_host, sizeof c->mqtt_host, env_or("KB_MQTT_HOST", "127.0.0.1"), "KB_MQTT_HOST", err, errlen) ||
         copy(c->http_bind, sizeof c->http_bind, env_or("KB_HTTP_BIND", ""), "KB_HTTP_BIND", err, errlen) ||
+        copy(c->admin_bind, sizeof c->admin_bind, env_or("KB_ADMIN_BIND", ""), "KB_ADMIN_BIND", err, errlen) ||
         copy(c->data_dir, sizeof c->data_dir, data, "KB_DATA_DIR", err, errlen) ||
         copy(c->registry_path, sizeof c->registry_path, registry, "KB_REGISTRY", err, errlen) ||
         copy(c->web_dir, sizeof c->web_dir, env_or("KB_WEB_DIR", "./web-adapter/public"), "KB_WEB_DIR", err, errlen) ||
@@ -102,6 +109,12 @@ int config_from_env(kb_config *c, char *err, size_t errlen)
     if (copy(c->bridge_password_file, sizeof c->bridge_password_file, env_or("KB_BRIDGE_PASSWORD_FILE", pwfile),
              "KB_BRIDGE_PASSWORD_FILE", err, errlen))
         return -1;
+    struct in_addr addr;
+    if (c->admin_bind[0] && inet_pton(AF_INET, c->admin_bind, &addr) != 1) {
+        snprintf(err, errlen, "KB_ADMIN_BIND=%s is not an IPv4 address of this machine: use e.g. 127.0.0.1, or unset it "
+                              "for all interfaces", c->admin_bind);
+        return -1;
+    }
     const char *uplink = getenv("KB_UPLINK");
     c->uplink = uplink && strcmp(uplink, "1") == 0;
     const char *grace = getenv("KB_UPLINK_GRACE_MS");

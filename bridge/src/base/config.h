@@ -7,6 +7,8 @@
  *   KB_DEDUPE_WINDOW (6h)      KB_RETENTION (30d)     durations: 30d 6h 10m 90s
  *   KB_UPLINK (off; 1 = on)    KB_UPLINK_GRACE_MS (30000)
  *   KB_BOARD_READY_FOR (10m: how long a ready number stays on the pickup board)
+ *   KB_ADMIN_BIND (all: the one address /admin and /api answer on)
+ *   KB_PAIRING_TTL (10m: how long a tablet's pairing code works)
  *
  * The bridge's broker password is read from a file, never from the
  * environment or the command line, so it never shows in `ps` or a log. */
@@ -39,6 +41,8 @@ typedef struct {
     int uplink;
     double uplink_grace_ms;
     int64_t board_ready_for_ms;
+    char admin_bind[64]; /* "" = every address the HTTP port listens on */
+    int64_t pairing_ttl_ms;
 } kb_config;
 
 int config_from_env(kb_config *c, char *err, size_t errlen);

@@ -86,8 +86,9 @@ static void emit(text_buf *t, const char *fmt, ...)
     }
 }
 
-static int emit_open(void *ctx, const char *tenant, int64_t n)
+static int emit_open(void *ctx, const char *tenant, int64_t n, const char *oldest)
 {
+    (void)oldest;
     emit(ctx, "kb_orders_open{tenant=\"%s\"} %lld\n", tenant, (long long)n);
     return 0;
 }

@@ -57,7 +57,10 @@ static const char *const sql_text[ST__COUNT] = {
     [ST_ROLLBACK] = "ROLLBACK",
     [ST_OPEN_ALL] = "SELECT tenant, order_number, doc, seq FROM orders WHERE open=1 ORDER BY tenant, seq",
     [ST_OPEN_TENANT] = "SELECT tenant, order_number, doc, seq FROM orders WHERE tenant=?1 AND open=1 ORDER BY seq",
-    [ST_COUNT_OPEN] = "SELECT tenant, count(*) FROM orders WHERE open=1 GROUP BY tenant",
+    /* SQLite takes a bare column of a min() query from the row with the
+     * minimum: the received_at of each tenant's oldest open order. */
+    [ST_COUNT_OPEN] = "SELECT tenant, count(*), min(created_seq), json_extract(doc, '$.received_at') FROM orders"
+                      " WHERE open=1 GROUP BY tenant",
     [ST_OPEN_TOTAL] = "SELECT count(*) FROM orders WHERE open=1",
     [ST_EVENTS_AFTER] = "SELECT seq, doc FROM events WHERE tenant=?1 AND seq>?2 ORDER BY seq LIMIT ?3",
     /* By the closed index, so that retention reads only what is due, not
@@ -401,7 +404,8 @@ int journal_count_open(journal *j, journal_count_fn fn, void *ctx)
     sqlite3_stmt *s = stmt(j, ST_COUNT_OPEN);
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-        fn(ctx, (const char *)sqlite3_column_text(s, 0), sqlite3_column_int64(s, 1));
+        fn(ctx, (const char *)sqlite3_column_text(s, 0), sqlite3_column_int64(s, 1),
+           (const char *)sqlite3_column_text(s, 3));
     sqlite3_reset(s);
     return rc == SQLITE_DONE ? 0 : fail(j, "count open orders");
 }

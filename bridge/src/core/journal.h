@@ -61,7 +61,9 @@ typedef int (*journal_order_fn)(void *ctx, const char *tenant, const char *order
 /* Calls fn for every open order of `tenant` (NULL: of every tenant) in seq
  * order; stops early if fn returns nonzero. */
 int journal_for_each_open(journal *j, const char *tenant, journal_order_fn fn, void *ctx);
-typedef int (*journal_count_fn)(void *ctx, const char *tenant, int64_t open_orders);
+/* Per tenant with open orders: how many, and the received_at (ISO, the
+ * bridge's clock; NULL if unknown) of its oldest. */
+typedef int (*journal_count_fn)(void *ctx, const char *tenant, int64_t open_orders, const char *oldest_received_at);
 int journal_count_open(journal *j, journal_count_fn fn, void *ctx);
 int64_t journal_open_total(journal *j);
 

@@ -229,8 +229,16 @@ int registry_parse(const char *text, size_t len, registry **out, char *err, size
         registry_free(r);
         return -1;
     }
+    registry_version_of(text, len, r->version);
     *out = r;
     return 0;
+}
+
+void registry_version_of(const char *text, size_t len, char buf[17])
+{
+    unsigned long long h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)text[i]) * 0x100000001b3ULL;
+    snprintf(buf, 17, "%016llx", h);
 }
 
 int registry_load(const char *path, registry **out, char *err, size_t errlen)

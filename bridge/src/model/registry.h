@@ -50,11 +50,16 @@ typedef struct {
     size_t n_tenants;
     registry_device *devices;
     size_t n_devices;
+    /* Names the text it was parsed from (FNV-1a 64, hex): any edit of the
+     * file, by the admin API or by hand, gives a new version. */
+    char version[17];
 } registry;
 
 int registry_load(const char *path, registry **out, char *err, size_t errlen);
 int registry_parse(const char *text, size_t len, registry **out, char *err, size_t errlen);
 void registry_free(registry *r);
+/* The version registry_parse gives `text`, into buf (17 bytes). */
+void registry_version_of(const char *text, size_t len, char buf[17]);
 
 const registry_device *registry_find_device(const registry *r, const char *username);
 const registry_tenant *registry_find_tenant(const registry *r, const char *id);

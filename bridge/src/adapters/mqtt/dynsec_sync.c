@@ -6,18 +6,35 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "dynsec_plan.h"
 #include "json_util.h"
 #include "log.h"
+#include "secret.h"
 #include "topics.h"
 
 #define COMMANDS_PER_MESSAGE 100
+#define CALLS_MAX 16
+#define CALL_PREFIX "kb-call-"
+
+/* A dynsec_sync_call waiting for its answers. */
+typedef struct {
+    unsigned serial; /* 0: free */
+    int remaining;
+    char error[160];
+    double started_ms;
+    dynsec_done_fn done;
+    void *ctx;
+    uint32_t token;
+} dynsec_call;
 
 struct dynsec_sync {
     mqtt_link *link;
     registry *const *registry;
     const char *bridge_user;
     kb_status *status;
+    dynsec_call calls[CALLS_MAX];
+    unsigned next_serial;
 };
 
 static cJSON *command(cJSON *cmds, const char *name)
@@ -126,10 +143,71 @@ static void apply_diff(dynsec_sync *d, const cJSON *clients, const cJSON *roles)
     status_set_access(d->status, 1);
 }
 
+int dynsec_sync_call(dynsec_sync *d, cJSON *cmds, dynsec_done_fn done, void *ctx, uint32_t token)
+{
+    dynsec_call *call = NULL;
+    for (int i = 0; i < CALLS_MAX && !call; i++)
+        if (!d->calls[i].serial) call = &d->calls[i];
+    int n = cJSON_GetArraySize(cmds);
+    if (!call || n == 0 || n > COMMANDS_PER_MESSAGE || !mqtt_link_connected(d->link)) {
+        cJSON_Delete(cmds);
+        return -1;
+    }
+    unsigned serial = ++d->next_serial ? d->next_serial : ++d->next_serial;
+    char corr[48];
+    cJSON *c;
+    cJSON_ArrayForEach(c, cmds) {
+        snprintf(corr, sizeof corr, CALL_PREFIX "%u", serial);
+        cJSON_DeleteItemFromObjectCaseSensitive(c, "correlationData");
+        cJSON_AddStringToObject(c, "correlationData", corr);
+    }
+    cJSON *doc = cJSON_CreateObject();
+    cJSON_AddItemToObject(doc, "commands", cmds);
+    char *text = cJSON_PrintUnformatted(doc);
+    cJSON_Delete(doc);
+    int rc = text ? mqtt_link_publish(d->link, TOPIC_DYNSEC, text, strlen(text), 0, NULL) : -1;
+    if (text) {
+        secret_wipe(text, strlen(text)); /* it may hold a password */
+        free(text);
+    }
+    if (rc != 0) return -1;
+    *call = (dynsec_call){serial, n, "", kb_now_ms(), done, ctx, token};
+    return 0;
+}
+
+static void finish_call(dynsec_call *call, const char *error)
+{
+    dynsec_call done = *call;
+    memset(call, 0, sizeof *call);
+    done.done(done.ctx, done.token, error);
+}
+
+void dynsec_sync_tick(dynsec_sync *d)
+{
+    double now = kb_now_ms();
+    for (int i = 0; i < CALLS_MAX; i++)
+        if (d->calls[i].serial && now - d->calls[i].started_ms > DYNSEC_CALL_TIMEOUT_MS)
+            finish_call(&d->calls[i], "the broker did not answer");
+}
+
+/* One answer to a command of a dynsec_sync_call. */
+static void call_answered(dynsec_sync *d, const char *corr, const char *error)
+{
+    unsigned serial = (unsigned)strtoul(corr + strlen(CALL_PREFIX), NULL, 10);
+    for (int i = 0; i < CALLS_MAX; i++) {
+        dynsec_call *call = &d->calls[i];
+        if (!serial || call->serial != serial) continue;
+        if (error && !call->error[0]) snprintf(call->error, sizeof call->error, "%s", error);
+        if (--call->remaining <= 0) finish_call(call, call->error[0] ? call->error : NULL);
+        return;
+    }
+}
+
 static void on_response(void *ctx, const char *topic, const void *payload, size_t len, int retained)
 {
     (void)topic;
     (void)retained;
+    dynsec_sync *d = ctx;
     cJSON *doc = json_parse_exact(payload, len);
     const cJSON *responses = cJSON_GetObjectItemCaseSensitive(doc, "responses");
     const cJSON *clients = NULL, *roles = NULL, *resp;
@@ -137,15 +215,18 @@ static void on_response(void *ctx, const char *topic, const void *payload, size_
         const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(resp, "command");
         const cJSON *err = cJSON_GetObjectItemCaseSensitive(resp, "error");
         const cJSON *data = cJSON_GetObjectItemCaseSensitive(resp, "data");
+        const cJSON *corr = cJSON_GetObjectItemCaseSensitive(resp, "correlationData");
         if (!cJSON_IsString(cmd)) continue;
-        if (cJSON_IsString(err))
+        if (cJSON_IsString(corr) && strncmp(corr->valuestring, CALL_PREFIX, strlen(CALL_PREFIX)) == 0)
+            call_answered(d, corr->valuestring, cJSON_IsString(err) ? err->valuestring : NULL);
+        else if (cJSON_IsString(err))
             log_error("broker access command %s failed: %s", cmd->valuestring, err->valuestring);
         else if (strcmp(cmd->valuestring, "listClients") == 0)
             clients = cJSON_GetObjectItemCaseSensitive(data, "clients");
         else if (strcmp(cmd->valuestring, "listRoles") == 0)
             roles = cJSON_GetObjectItemCaseSensitive(data, "roles");
     }
-    if (cJSON_IsArray(clients) && cJSON_IsArray(roles)) apply_diff(ctx, clients, roles);
+    if (cJSON_IsArray(clients) && cJSON_IsArray(roles)) apply_diff(d, clients, roles);
     cJSON_Delete(doc);
 }
 
@@ -163,7 +244,10 @@ dynsec_sync *dynsec_sync_new(mqtt_link *link, registry *const *reg, const char *
 {
     dynsec_sync *d = calloc(1, sizeof *d);
     if (!d) return NULL;
-    *d = (dynsec_sync){link, reg, bridge_user, status};
+    d->link = link;
+    d->registry = reg;
+    d->bridge_user = bridge_user;
+    d->status = status;
     if (mqtt_link_route(link, TOPIC_DYNSEC_RESPONSE, 0, on_response, d) != 0) {
         free(d);
         return NULL;

@@ -9,6 +9,9 @@
 #ifndef KB_DYNSEC_SYNC_H
 #define KB_DYNSEC_SYNC_H
 
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
 #include "mqtt_link.h"
 #include "registry.h"
 #include "status.h"
@@ -23,6 +26,20 @@ void dynsec_sync_free(dynsec_sync *d);
  * the diff follows when the answer arrives. An on-connect observer, and
  * called after a registry reload. */
 void dynsec_sync_start(void *ctx);
+/* The verdict on a dynsec_sync_call: error NULL if the broker carried out
+ * every command, else the first failure's text (the broker's, or "the
+ * broker did not answer" after DYNSEC_CALL_TIMEOUT_MS). Called once per
+ * accepted call, from the loop, never from within dynsec_sync_call, and
+ * never after dynsec_sync_free. */
+typedef void (*dynsec_done_fn)(void *ctx, uint32_t token, const char *error);
+#define DYNSEC_CALL_TIMEOUT_MS 5000.0
+/* Sends `cmds` (a cJSON array of dynamic-security commands, taken; they may
+ * carry secrets, which are never logged) as one message, and reports the
+ * broker's answer to done(ctx, token). 0, or -1 (not connected to the
+ * broker, too many calls waiting, out of memory): then done is not called. */
+int dynsec_sync_call(dynsec_sync *d, cJSON *cmds, dynsec_done_fn done, void *ctx, uint32_t token);
+/* Ends calls the broker has not answered in time (from the bridge's tick). */
+void dynsec_sync_tick(dynsec_sync *d);
 /* Clears the device info of devices that `old` has and the current registry
  * lacks (after a registry reload). */
 void dynsec_sync_forget_removed(dynsec_sync *d, const registry *old);

@@ -1,0 +1,66 @@
+/* presence_feed.c - see presence_feed.h. */
+#include "presence_feed.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "log.h"
+#include "topics.h"
+
+struct presence_feed {
+    mqtt_link *link;
+    registry *const *registry;
+    presence *table;
+    presence_changed_fn changed;
+    void *ctx;
+};
+
+static void on_presence(void *ctx, const char *topic, const void *payload, size_t len, int retained)
+{
+    (void)retained;
+    presence_feed *f = ctx;
+    topic_info t;
+    if (topic_parse(topic, &t) != TOPIC_PRESENCE) return;
+    const registry *r = *f->registry;
+    const registry_device *d = registry_find_device(r, t.device);
+    const registry_tenant *tenant = d ? registry_tenant_of(r, d) : NULL;
+    if (!d || strcmp(device_role_name(d->role), t.role) != 0 ||
+        strcmp(tenant ? tenant->id : "", t.tenant) != 0)
+        return;
+    int changed = presence_update(f->table, t.device, payload, len, (double)kb_wall_ms());
+    if (changed < 0) {
+        log_warn("device %s sent a presence message that is not a presence document; ignored", t.device);
+        return;
+    }
+    if (changed && f->changed) f->changed(f->ctx, t.device, presence_online(f->table, t.device));
+}
+
+presence_feed *presence_feed_new(mqtt_link *link, registry *const *reg, presence *table, presence_changed_fn changed,
+                                 void *ctx)
+{
+    presence_feed *f = calloc(1, sizeof *f);
+    if (!f) return NULL;
+    *f = (presence_feed){link, reg, table, changed, ctx};
+    if (mqtt_link_route(link, TOPIC_SUB_PRESENCE, 0, on_presence, f) ||
+        mqtt_link_route(link, TOPIC_SUB_BOARD_PRESENCE, 0, on_presence, f)) {
+        free(f);
+        return NULL;
+    }
+    return f;
+}
+
+void presence_feed_free(presence_feed *f) { free(f); }
+
+void presence_feed_forget_removed(presence_feed *f, const registry *old)
+{
+    char topic[TOPIC_MAX];
+    for (size_t i = 0; i < old->n_devices; i++) {
+        const registry_device *d = &old->devices[i];
+        if (d->role == DEVICE_ADMIN || registry_find_device(*f->registry, d->username)) continue;
+        const registry_tenant *t = registry_tenant_of(old, d);
+        if (topic_presence(topic, sizeof topic, t ? t->id : NULL, d->role, d->username) == 0)
+            mqtt_link_publish(f->link, topic, NULL, 0, 1, NULL);
+        presence_update(f->table, d->username, NULL, 0, (double)kb_wall_ms());
+    }
+}

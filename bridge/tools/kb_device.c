@@ -503,7 +503,12 @@ static int write_tmp(ctx *c)
     c->mode = st.st_mode & 07777;
     c->tmp_path = path_with(c, ".tmp");
     if (!c->tmp_path) return -1;
-    return write_synced(c, c->tmp_path, c->out, c->out_len, c->mode, &c->tmp_exists);
+    if (write_synced(c, c->tmp_path, c->out, c->out_len, c->mode, &c->tmp_exists)) return -1;
+    /* Run as root, keep the file's owner too: the .deb's bridge (user
+     * kitchen-bus) must still be able to replace it from the admin page. */
+    if (geteuid() == 0 && chown(c->tmp_path, st.st_uid, st.st_gid) != 0)
+        return fail(c, "cannot give %s the owner of %s: %s", c->tmp_path, c->file, strerror(errno));
+    return 0;
 }
 
 /* The current registry, ready to become <file>.bak: a hard link to it at

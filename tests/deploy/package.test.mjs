@@ -101,6 +101,33 @@ test('the .deb installs, runs under systemd, survives restarts, an upgrade and a
   const tillPw = await password('add-device', 'main', 'main-till-2', 'pos');
   note('device passwords set with the installed kitchen-bus command');
 
+  // The admin page saves the registry under systemd (ProtectSystem=strict,
+  // user kitchen-bus), before and after root's CLI wrote it.
+  const adminPw = await password('set-password', 'admin');
+  const api = async (method, path, body, session = {}) => {
+    const res = await fetch(`${base()}${path}`, { method, body: body && JSON.stringify(body),
+      headers: { 'content-type': 'application/json', ...(session.cookie ? { cookie: session.cookie, 'x-csrf-token': session.csrf } : {}) } });
+    return { status: res.status, body: await res.json(), cookie: res.headers.get('set-cookie')?.split(';')[0] };
+  };
+  const login = await api('POST', '/api/login', { username: 'admin', password: adminPw });
+  assert.equal(login.status, 200, JSON.stringify(login.body));
+  const admin = { cookie: login.cookie, csrf: login.body.csrf };
+  const addTenant = async (id) => {
+    const { version } = (await api('GET', '/api/outlet', null, admin)).body;
+    const r = await api('POST', '/api/tenant/add', { version, id, name: id }, admin);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+  };
+  await addTenant('cafe');
+  assert.match(await sh('cat /etc/kitchen-bus/registry.json'), /"cafe"/);
+  assert.equal((await sh('stat -c %U /etc/kitchen-bus/registry.json')).trim(), 'kitchen-bus');
+  await password('add-device', 'cafe', 'cafe-pos', 'pos');
+  assert.equal((await sh('stat -c %U /etc/kitchen-bus/registry.json')).trim(), 'kitchen-bus', 'root\'s CLI kept the owner');
+  await addTenant('juice');
+  const saved = await sh('cat /etc/kitchen-bus/registry.json');
+  assert.match(saved, /"juice"/);
+  assert.match(saved, /"cafe-pos"/);
+  note('the admin API saved /etc/kitchen-bus/registry.json under systemd, before and after root\'s add-device');
+
   const kitchen = await kitchenDevice(bus, 'main', 'main-kitchen', { transport: 'ws', password: kitchenPw });
   const pos = await posDevice(bus, 'main', 'main-pos', { transport: 'ws', password: posPw });
   const order = makeOrder('main');

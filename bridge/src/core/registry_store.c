@@ -71,10 +71,12 @@ int registry_store_save(const char *path, const char *text, char *err, size_t er
         snprintf(bak, sizeof bak, "%s.bak", path) >= (int)sizeof bak)
         return fail(err, errlen, "%s: path too long", path);
     struct stat st;
-    mode_t mode = stat(path, &st) == 0 ? st.st_mode & 07777 : 0640;
+    int have = stat(path, &st) == 0;
+    mode_t mode = have ? st.st_mode & 07777 : 0640;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) return fail(err, errlen, "cannot write %s (%s)", tmp, strerror(errno));
-    if (write_all(fd, text, strlen(text)) || fchmod(fd, mode) || fsync(fd)) {
+    if (write_all(fd, text, strlen(text)) || fchmod(fd, mode) ||
+        (have && geteuid() == 0 && fchown(fd, st.st_uid, st.st_gid)) || fsync(fd)) {
         int e = errno;
         close(fd);
         unlink(tmp);

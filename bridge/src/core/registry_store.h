@@ -2,7 +2,7 @@
  * leaves the old file or the new one, never a torn one.
  *
  * registry_store_save(path, text): writes <path>.tmp, fsyncs it, gives it
- * the current file's mode, makes <path>.bak a hard link to the current file
+ * the current file's mode (and its owner, when run as root), makes <path>.bak a hard link to the current file
  * (replacing an older .bak; a copy where links are not possible), renames
  * the tmp over <path>, and fsyncs the directory. Between the steps <path> is
  * always the old file, and after the rename the new one. Blocking: the file

@@ -113,7 +113,8 @@ static void log_note(void *ctx, dynsec_note what, const char *name)
     (void)ctx;
     switch (what) {
     case DYNSEC_NOTE_NO_PASSWORD:
-        log_warn("device %s has no password yet; run `kitchen-bus set-password %s`", name, name);
+        log_warn("device %s has no password yet: pair its tablet from /admin, or run `kitchen-bus set-password %s`",
+                 name, name);
         break;
     case DYNSEC_NOTE_REMOVED: log_info("removing device %s: no longer in the registry", name); break;
     case DYNSEC_NOTE_GRANT_BRIDGE:

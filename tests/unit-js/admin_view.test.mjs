@@ -169,8 +169,8 @@ test('roleLabel says what a device is', () => {
 });
 
 test('uplinkText reads the health document however the uplink is reported', () => {
-    assert.equal(uplinkText({}), 'off');
-    assert.equal(uplinkText(null), 'off');
+    assert.equal(uplinkText({}), 'not reported', '/health has no uplink field today');
+    assert.equal(uplinkText(null), 'not reported');
     assert.equal(uplinkText({ uplink: 'connected' }), 'connected');
     assert.equal(uplinkText({ uplink: true }), 'on');
     assert.equal(uplinkText({ uplink: { state: 'replaying' } }), 'replaying');

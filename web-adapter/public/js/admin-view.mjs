@@ -157,10 +157,10 @@ export function devicesDiffer(outlet, presence = []) {
 /** How many of `devices` are online. */
 export const onlineCount = (devices) => devices.filter((d) => d.online).length;
 
-/** The health document's uplink, in words (absent: the bridge has no uplink to report). */
+/** The health document's uplink, in words (absent: the bridge's /health does not report one). */
 export function uplinkText(health) {
     const u = health?.uplink;
-    if (u == null) return 'off';
+    if (u == null) return 'not reported';
     if (typeof u === 'string') return u;
     if (typeof u === 'boolean') return u ? 'on' : 'off';
     if (typeof u === 'object') return String(u.state ?? u.status ?? (u.connected ? 'connected' : 'disconnected'));

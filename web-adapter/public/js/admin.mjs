@@ -91,18 +91,18 @@ async function request(path, body) {
  * `csrf` fetches the session's token again and retries once, a 409 `stale`
  * reads the outlet again and tells the admin why nothing was saved.
  */
-async function call(path, body) {
+async function call(path, body, retried = false) {
     try {
         return await request(path, body);
     } catch (e) {
         if (e.status === 401) {
             sessionEnded('Your session has ended (15 minutes without use, 8 hours after the login, or the bridge restarted). Log in again.');
             e.handled = true;
-        } else if (e.status === 403 && e.code === 'csrf' && body !== undefined) {
+        } else if (e.status === 403 && e.code === 'csrf' && body !== undefined && !retried) {
             const s = await request('/api/session').catch(() => null);
             if (s?.csrf) {
                 session = s;
-                return request(path, body);
+                return call(path, body, true);
             }
         } else if (e.status === 409 && e.code === 'stale') {
             e.handled = true;
@@ -362,7 +362,8 @@ function applyPresence() {
         const pres = $('.pres', row);
         pres.className = `pres ${d.online ? 'pres-online' : d.since ? 'pres-offline' : 'pres-never'}`;
         pres.textContent = d.online ? 'Online' : d.since ? 'Offline' : 'Never seen';
-        $('.since', row).textContent = d.since ? `since ${formatAgo(d.since, now).replace(/ ago$/, '')}` : '';
+        const since = d.since ? Date.parse(d.since) : NaN;
+        $('.since', row).textContent = Number.isFinite(since) ? `for ${formatDuration((now - since) / 1000)}` : '';
         $('.since', row).title = d.since || '';
         $('.seen', row).textContent = d.online ? 'now' : formatAgo(d.last_seen, now, '—');
         $('.seen', row).title = d.last_seen || '';
@@ -538,6 +539,7 @@ async function openPairing(username) {
         return;
     }
     box.hidden = false;
+    $('#toast').hidden = true;          // nothing over the code
     renderPairing();
     clearInterval(clockTimer);
     clockTimer = setInterval(tickPairing, 250);

@@ -77,6 +77,7 @@ test('a session: HttpOnly SameSite cookie, no CORS header, and every POST needs 
   assert.equal(r.headers['access-control-allow-origin'], undefined);
   const s = { cookie: r.cookie, csrf: r.body.csrf };
   const o = await outlet(s);
+  assert.equal(o.writable, true);
   const change = { version: o.version, id: 'tacos', name: 'Taco Town' };
   for (const csrf of [undefined, 'f'.repeat(32)]) {
     const refused = await request('POST', '/api/tenant/add', { cookie: s.cookie, csrf, body: change });

@@ -10,7 +10,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <libgen.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "admin_sessions.h"
 #include "charset.h"
@@ -266,6 +268,11 @@ static int get_outlet(void *ctx, const http_request *req, http_response *res)
     cJSON *doc = cJSON_CreateObject();
     cJSON_AddStringToObject(doc, "version", r->version);
     cJSON_AddBoolToObject(doc, "demo", r->demo);
+    /* Can a change be saved at all (a read-only mount, a file of another user)? */
+    char dir[CONFIG_PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", api->d.config->registry_path);
+    cJSON_AddBoolToObject(doc, "writable",
+                          access(api->d.config->registry_path, W_OK) == 0 && access(dirname(dir), W_OK) == 0);
     cJSON *outlet = cJSON_AddObjectToObject(doc, "outlet");
     cJSON_AddStringToObject(outlet, "id", r->outlet_id);
     cJSON_AddStringToObject(outlet, "name", r->outlet_name);

@@ -9,17 +9,10 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { startBus, DEMO_REGISTRY, BRIDGE_BIN } from '../lib/harness.mjs';
+import { startBus, DEMO_REGISTRY, BRIDGE_BIN, seededRandom } from '../lib/harness.mjs';
 
 const seed = Number(process.env.KB_FAULT_SEED || Date.now() % 1000000);
-let state = seed >>> 0;
-function random() { // mulberry32
-  state = (state + 0x6d2b79f5) >>> 0;
-  let t = state;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
+const random = seededRandom(seed);
 
 let bus;
 after(async () => { await bus?.stop(); });

@@ -9,21 +9,13 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import mqtt from 'mqtt';
-import { startBus, waitFor, mqttClient, subscribe, submitTopic, ackTopic } from '../lib/harness.mjs';
+import { startBus, waitFor, mqttClient, subscribe, submitTopic, ackTopic, seededRandom } from '../lib/harness.mjs';
 
 const seed = Number(process.env.KB_FAULT_SEED || Date.now() % 1000000);
 const seconds = Number(process.env.KB_SOAK_SECONDS || 20);
 console.log(`crash_faults: seed ${seed}, ${seconds} s of faults (KB_FAULT_SEED=${seed} to repeat)`);
 
-// mulberry32: a small seeded PRNG, so a failing run can be replayed.
-let state = seed >>> 0;
-function random() {
-  state = (state + 0x6d2b79f5) >>> 0;
-  let t = state;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
+const random = seededRandom(seed);
 
 let bus;
 after(async () => { await bus?.stop(); });

@@ -455,3 +455,16 @@ export async function boardDevice(bus, device, tenants, { password = device, ...
   };
   return board;
 }
+
+/** mulberry32: a small seeded PRNG (a function returning [0, 1)), so a run
+ *  with random faults can be replayed from its printed seed. */
+export function seededRandom(seed) {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

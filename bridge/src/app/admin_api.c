@@ -562,28 +562,31 @@ static void on_password_set(void *ctx, uint32_t request, const char *error)
     end_op(op);
 }
 
+/* The device (not an admin) the body's "username" names, or NULL with *rc
+ * a 400 answer. */
+static const registry_device *device_of(admin_api *api, const http_request *req, http_response *res, int *rc)
+{
+    cJSON *body = body_object(req, res, rc);
+    if (!body) return NULL;
+    const char *user = str(body, "username");
+    const registry_device *d = user ? registry_find_device(*api->d.registry, user) : NULL;
+    cJSON_Delete(body);
+    if (d && d->role != DEVICE_ADMIN) return d;
+    *rc = fail(res, HTTP_STATUS_BAD_REQUEST, "bad_request", "send the \"username\" of a device (not an admin)");
+    return NULL;
+}
+
 static int post_device_unpair(void *ctx, const http_request *req, http_response *res)
 {
     admin_api *api = ctx;
     NEED_SESSION(api, req, res);
     int rc = 0;
-    cJSON *body = body_object(req, res, &rc);
-    if (!body) return rc;
-    const char *user = str(body, "username");
-    const registry_device *d = user ? registry_find_device(*api->d.registry, user) : NULL;
-    if (!d || d->role == DEVICE_ADMIN) {
-        rc = fail(res, HTTP_STATUS_BAD_REQUEST, "bad_request", "send the \"username\" of a device (not an admin)");
-        cJSON_Delete(body);
-        return rc;
-    }
+    const registry_device *d = device_of(api, req, res, &rc);
+    if (!d) return rc;
     admin_op *op = new_op(api, OP_UNPAIR, req->id);
-    if (!op) {
-        cJSON_Delete(body);
-        return fail(res, HTTP_STATUS_SERVICE_UNAVAILABLE, "busy", "too many changes at once; try again");
-    }
+    if (!op) return fail(res, HTTP_STATUS_SERVICE_UNAVAILABLE, "busy", "too many changes at once; try again");
     snprintf(op->user, sizeof op->user, "%s", d->username);
     pairing_revoke_device(&api->pairings, d->username);
-    cJSON_Delete(body);
     return set_new_password(api, op, res);
 }
 
@@ -605,15 +608,8 @@ static int post_pairing_create(void *ctx, const http_request *req, http_response
     admin_api *api = ctx;
     NEED_SESSION(api, req, res);
     int rc = 0;
-    cJSON *body = body_object(req, res, &rc);
-    if (!body) return rc;
-    const char *user = str(body, "username");
-    const registry_device *d = user ? registry_find_device(*api->d.registry, user) : NULL;
-    if (!d || d->role == DEVICE_ADMIN) {
-        cJSON_Delete(body);
-        return fail(res, HTTP_STATUS_BAD_REQUEST, "bad_request", "send the \"username\" of a device (not an admin)");
-    }
-    cJSON_Delete(body);
+    const registry_device *d = device_of(api, req, res, &rc);
+    if (!d) return rc;
     const pairing_entry *e = pairing_create(&api->pairings, d->username, kb_now_ms());
     if (!e) return fail(res, HTTP_STATUS_SERVICE_UNAVAILABLE, "random", "no random bytes for a code");
     /* The address the admin's browser reached us on: the tablets on that LAN reach it too. */

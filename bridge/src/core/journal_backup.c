@@ -17,13 +17,14 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sqlite3.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
+
+#include "errbuf.h"
 
 #define BUSY_TIMEOUT_MS 5000 /* the live journal: how long a lock may hold us up at once */
 #define BUSY_WAIT_MS 30000   /* and in all, over the steps of a backup */
@@ -47,16 +48,6 @@ static const struct {
     const char *name;
     const char *const *cols;
 } TABLES[] = {{"orders", ORDERS_COLS}, {"events", EVENTS_COLS}, {"meta", META_COLS}};
-
-__attribute__((format(printf, 3, 4)))
-static int errf(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 /* a followed by b, malloc'd (NULL when out of memory). */
 static char *cat(const char *a, const char *b)
@@ -139,11 +130,11 @@ static char *immutable_uri(const char *path)
 static int open_immutable(const char *path, sqlite3 **db, char *cause, size_t n)
 {
     char *uri = immutable_uri(path);
-    if (!uri) return errf(cause, n, "out of memory");
+    if (!uri) return errbuf_set(cause, n, "out of memory");
     int rc = sqlite3_open_v2(uri, db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
     free(uri);
     if (rc == SQLITE_OK) return 0;
-    errf(cause, n, "cannot open %s: %s", path, *db ? sqlite3_errmsg(*db) : "out of memory");
+    errbuf_set(cause, n, "cannot open %s: %s", path, *db ? sqlite3_errmsg(*db) : "out of memory");
     sqlite3_close(*db);
     *db = NULL;
     return -1;
@@ -188,7 +179,7 @@ static int summarize(sqlite3 *db, jb_summary *out, char *cause, size_t n)
     out->orders = scalar(db, "SELECT count(*) FROM orders", &ok);
     out->open = scalar(db, "SELECT count(*) FROM orders WHERE open = 1", &ok);
     out->events = scalar(db, "SELECT count(*) FROM events", &ok);
-    if (!ok) return errf(cause, n, "cannot read it: %s", sqlite3_errmsg(db));
+    if (!ok) return errbuf_set(cause, n, "cannot read it: %s", sqlite3_errmsg(db));
 
     snprintf(out->schema, sizeof out->schema, "1");
     sqlite3_stmt *s = NULL;
@@ -198,7 +189,7 @@ static int summarize(sqlite3 *db, jb_summary *out, char *cause, size_t n)
     sqlite3_finalize(s);
 
     if (sqlite3_prepare_v2(db, per_tenant, -1, &s, NULL) != SQLITE_OK)
-        return errf(cause, n, "cannot read it: %s", sqlite3_errmsg(db));
+        return errbuf_set(cause, n, "cannot read it: %s", sqlite3_errmsg(db));
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         jb_tenant *grown = realloc(out->tenants, (out->n_tenants + 1) * sizeof *grown);
@@ -213,8 +204,8 @@ static int summarize(sqlite3 *db, jb_summary *out, char *cause, size_t n)
         t->open = sqlite3_column_int64(s, 3);
         out->n_tenants++;
     }
-    if (rc == SQLITE_ROW) errf(cause, n, "out of memory");
-    else if (rc != SQLITE_DONE) errf(cause, n, "cannot read it: %s", sqlite3_errmsg(db));
+    if (rc == SQLITE_ROW) errbuf_set(cause, n, "out of memory");
+    else if (rc != SQLITE_DONE) errbuf_set(cause, n, "cannot read it: %s", sqlite3_errmsg(db));
     sqlite3_finalize(s);
     return rc == SQLITE_DONE ? 0 : -1;
 }
@@ -224,15 +215,15 @@ static finding check_db(sqlite3 *db, const char *path, int full, char *cause, si
 {
     int rc = sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
     if (rc == SQLITE_NOTADB) {
-        errf(cause, n, "%s is not an SQLite database (%s)", path, sqlite3_errmsg(db));
+        errbuf_set(cause, n, "%s is not an SQLite database (%s)", path, sqlite3_errmsg(db));
         return FOUND_NOT_DB;
     }
     if (rc == SQLITE_CORRUPT) {
-        errf(cause, n, "%s is damaged (%s)", path, sqlite3_errmsg(db));
+        errbuf_set(cause, n, "%s is damaged (%s)", path, sqlite3_errmsg(db));
         return FOUND_DAMAGED;
     }
     if (rc != SQLITE_OK) {
-        errf(cause, n, "cannot read %s: %s", path, sqlite3_errmsg(db));
+        errbuf_set(cause, n, "cannot read %s: %s", path, sqlite3_errmsg(db));
         return FOUND_UNREADABLE;
     }
 
@@ -250,13 +241,13 @@ static finding check_db(sqlite3 *db, const char *path, int full, char *cause, si
             static const char heading[] = "*** in database main ***";
             if (verdict && strncmp(verdict, heading, sizeof heading - 1) == 0) verdict += sizeof heading - 1;
             while (verdict && (*verdict == '\n' || *verdict == ' ')) verdict++;
-            errf(cause, n, "%s is damaged (PRAGMA %s: %s)", path, check, verdict ? verdict : "no answer");
+            errbuf_set(cause, n, "%s is damaged (PRAGMA %s: %s)", path, check, verdict ? verdict : "no answer");
             for (char *c = cause; *c; c++)
                 if (*c == '\n' || *c == '\r') *c = ' ';
             found = FOUND_DAMAGED;
         }
     } else {
-        errf(cause, n, "%s is damaged (PRAGMA %s: %s)", path, check, sqlite3_errmsg(db));
+        errbuf_set(cause, n, "%s is damaged (PRAGMA %s: %s)", path, check, sqlite3_errmsg(db));
         found = FOUND_DAMAGED;
     }
     sqlite3_finalize(s);
@@ -264,7 +255,7 @@ static finding check_db(sqlite3 *db, const char *path, int full, char *cause, si
 
     if (sqlite3_prepare_v2(db, "SELECT count(*) FROM pragma_table_info(?1) WHERE name = ?2", -1, &s, NULL) !=
         SQLITE_OK) {
-        errf(cause, n, "cannot read %s: %s", path, sqlite3_errmsg(db));
+        errbuf_set(cause, n, "cannot read %s: %s", path, sqlite3_errmsg(db));
         return FOUND_UNREADABLE;
     }
     for (size_t t = 0; t < sizeof TABLES / sizeof TABLES[0] && found == FOUND_OK; t++) {
@@ -274,13 +265,13 @@ static finding check_db(sqlite3 *db, const char *path, int full, char *cause, si
             sqlite3_bind_text(s, 1, TABLES[t].name, -1, SQLITE_STATIC);
             sqlite3_bind_text(s, 2, TABLES[t].cols[c], -1, SQLITE_STATIC);
             if (sqlite3_step(s) != SQLITE_ROW) {
-                errf(cause, n, "cannot read %s: %s", path, sqlite3_errmsg(db));
+                errbuf_set(cause, n, "cannot read %s: %s", path, sqlite3_errmsg(db));
                 found = FOUND_UNREADABLE;
             } else if (sqlite3_column_int(s, 0) == 0) {
                 if (c == 0)
-                    errf(cause, n, "%s is not a Kitchen Bus journal (it has no table %s)", path, TABLES[t].name);
+                    errbuf_set(cause, n, "%s is not a Kitchen Bus journal (it has no table %s)", path, TABLES[t].name);
                 else
-                    errf(cause, n, "%s is not a Kitchen Bus journal (its table %s has no column %s)", path,
+                    errbuf_set(cause, n, "%s is not a Kitchen Bus journal (its table %s has no column %s)", path,
                          TABLES[t].name, TABLES[t].cols[c]);
                 found = FOUND_NOT_JOURNAL;
             }
@@ -295,15 +286,15 @@ static finding inspect(const char *path, int full, jb_summary *out, char *cause,
 {
     struct stat st;
     if (stat(path, &st) != 0) {
-        errf(cause, n, "cannot read %s: %s", path, strerror(errno));
+        errbuf_set(cause, n, "cannot read %s: %s", path, strerror(errno));
         return FOUND_UNREADABLE;
     }
     if (!S_ISREG(st.st_mode)) {
-        errf(cause, n, "%s is not a regular file", path);
+        errbuf_set(cause, n, "%s is not a regular file", path);
         return FOUND_UNREADABLE;
     }
     if (access(path, R_OK) != 0) {
-        errf(cause, n, "cannot read %s: %s", path, strerror(errno));
+        errbuf_set(cause, n, "cannot read %s: %s", path, strerror(errno));
         return FOUND_UNREADABLE;
     }
     /* Opened immutable, the file is read as it is: a WAL or a hot rollback
@@ -313,7 +304,7 @@ static finding inspect(const char *path, int full, jb_summary *out, char *cause,
         char side[PATH_MAX + 16];
         snprintf(side, sizeof side, "%s%s", path, beside[i]);
         if (size_of(side) > 0) {
-            errf(cause, n, "%s exists beside %s: it is a journal in use, or one that was not closed cleanly", side,
+            errbuf_set(cause, n, "%s exists beside %s: it is a journal in use, or one that was not closed cleanly", side,
                  path);
             return FOUND_BESIDE;
         }
@@ -345,7 +336,7 @@ int jb_inspect(const char *path, int full, jb_summary *out, char *err, size_t er
     case FOUND_NOT_JOURNAL: fix = "choose a backup made by `kitchen-bus backup`"; break;
     case FOUND_DAMAGED: fix = "choose another backup (the nightly timer keeps the last 7)"; break;
     }
-    return errf(err, errlen, "%s; %s", cause, fix);
+    return errbuf_set(err, errlen, "%s; %s", cause, fix);
 }
 
 int jb_for_each_order(const char *path, jb_order_fn fn, void *ctx, char *err, size_t errlen)
@@ -354,7 +345,7 @@ int jb_for_each_order(const char *path, jb_order_fn fn, void *ctx, char *err, si
     sqlite3 *db = NULL;
     char cause[1024];
     if (open_immutable(path, &db, cause, sizeof cause) != 0)
-        return errf(err, errlen, "%s; check the file name and that you may read it", cause);
+        return errbuf_set(err, errlen, "%s; check the file name and that you may read it", cause);
     sqlite3_stmt *s = NULL;
     int rc = sqlite3_prepare_v2(db, "SELECT tenant, order_number, status, open, seq FROM orders "
                                     "ORDER BY tenant, created_seq", -1, &s, NULL);
@@ -369,7 +360,7 @@ int jb_for_each_order(const char *path, jb_order_fn fn, void *ctx, char *err, si
             }
         }
     }
-    if (rc != SQLITE_DONE) errf(err, errlen, "cannot read %s: %s; check the file", path, sqlite3_errmsg(db));
+    if (rc != SQLITE_DONE) errbuf_set(err, errlen, "cannot read %s: %s; check the file", path, sqlite3_errmsg(db));
     sqlite3_finalize(s);
     sqlite3_close(db);
     return rc == SQLITE_DONE ? 0 : -1;
@@ -384,12 +375,12 @@ static int copy_db(sqlite3 *src, const char *dst_path, int pages, int pause_ms, 
     sqlite3_backup *bk = NULL;
     int rc = -1;
     if (sqlite3_open_v2(dst_path, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
-        errf(cause, n, "cannot create %s: %s", dst_path, dst ? sqlite3_errmsg(dst) : "out of memory");
+        errbuf_set(cause, n, "cannot create %s: %s", dst_path, dst ? sqlite3_errmsg(dst) : "out of memory");
         goto out;
     }
     bk = sqlite3_backup_init(dst, "main", src, "main");
     if (!bk) {
-        errf(cause, n, "cannot start the copy into %s: %s", dst_path, sqlite3_errmsg(dst));
+        errbuf_set(cause, n, "cannot start the copy into %s: %s", dst_path, sqlite3_errmsg(dst));
         goto out;
     }
     int waited = 0, step;
@@ -408,7 +399,7 @@ static int copy_db(sqlite3 *src, const char *dst_path, int pages, int pause_ms, 
     int finished = sqlite3_backup_finish(bk);
     bk = NULL;
     if (step != SQLITE_DONE || finished != SQLITE_OK) {
-        errf(cause, n, "copying into %s failed: %s", dst_path,
+        errbuf_set(cause, n, "copying into %s failed: %s", dst_path,
              step == SQLITE_BUSY || step == SQLITE_LOCKED ? "the database stayed locked for 30 s"
                                                           : sqlite3_errstr(step != SQLITE_DONE ? step : finished));
         goto out;
@@ -416,13 +407,13 @@ static int copy_db(sqlite3 *src, const char *dst_path, int pages, int pause_ms, 
     /* The copy has the journal's header, WAL mode included; as one file it
      * can be moved and read anywhere. The bridge turns WAL on again. */
     if (sqlite3_exec(dst, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL) != SQLITE_OK) {
-        errf(cause, n, "cannot finish %s: %s", dst_path, sqlite3_errmsg(dst));
+        errbuf_set(cause, n, "cannot finish %s: %s", dst_path, sqlite3_errmsg(dst));
         goto out;
     }
     rc = 0;
 out:
     if (bk) sqlite3_backup_finish(bk);
-    if (dst && sqlite3_close(dst) != SQLITE_OK && rc == 0) rc = errf(cause, n, "cannot close %s", dst_path);
+    if (dst && sqlite3_close(dst) != SQLITE_OK && rc == 0) rc = errbuf_set(cause, n, "cannot close %s", dst_path);
     return rc;
 }
 
@@ -437,19 +428,19 @@ int jb_backup(const char *journal, const char *dest, const jb_backup_opts *opts,
     if (out) memset(out, 0, sizeof *out);
 
     if (stat(journal, &st) != 0)
-        return errf(err, errlen, "no journal at %s (%s); check KB_DATA_DIR (the bridge creates the journal when it "
+        return errbuf_set(err, errlen, "no journal at %s (%s); check KB_DATA_DIR (the bridge creates the journal when it "
                                  "first starts)", journal, strerror(errno));
-    if (exists(dest)) return errf(err, errlen, "%s exists; choose a new file name, or delete it first", dest);
+    if (exists(dest)) return errbuf_set(err, errlen, "%s exists; choose a new file name, or delete it first", dest);
     folder_of(dest, folder, sizeof folder);
     if (access(folder, W_OK) != 0)
-        return errf(err, errlen, "cannot write into %s: %s; create the folder, or write the backup elsewhere",
+        return errbuf_set(err, errlen, "cannot write into %s: %s; create the folder, or write the backup elsewhere",
                     folder, strerror(errno));
     partial = cat(dest, ".partial");
-    if (!partial) return errf(err, errlen, "out of memory; try again");
+    if (!partial) return errbuf_set(err, errlen, "out of memory; try again");
     remove_db(partial); /* what a backup that was killed left */
 
     if (sqlite3_open_v2(journal, &src, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
-        errf(err, errlen, "cannot open the journal %s: %s; run as root or as the bridge's user", journal,
+        errbuf_set(err, errlen, "cannot open the journal %s: %s; run as root or as the bridge's user", journal,
              src ? sqlite3_errmsg(src) : "out of memory");
         goto out;
     }
@@ -457,14 +448,14 @@ int jb_backup(const char *journal, const char *dest, const jb_backup_opts *opts,
     /* One read transaction for the whole copy: its snapshot is what is
      * copied, and in WAL mode it never blocks the bridge's commits. */
     if (sqlite3_exec(src, "BEGIN; SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) != SQLITE_OK) {
-        errf(err, errlen, "cannot read the journal %s: %s; check it with `kb-journal info %s`", journal,
+        errbuf_set(err, errlen, "cannot read the journal %s: %s; check it with `kb-journal info %s`", journal,
              sqlite3_errmsg(src), journal);
         goto out;
     }
     in_txn = 1;
     int pages = opts && opts->step_pages > 0 ? opts->step_pages : JB_STEP_PAGES;
     if (copy_db(src, partial, pages, opts ? opts->pause_ms : 0, cause, sizeof cause) != 0) {
-        errf(err, errlen, "%s; check the free space and try again", cause);
+        errbuf_set(err, errlen, "%s; check the free space and try again", cause);
         goto out;
     }
     sqlite3_exec(src, "COMMIT", NULL, NULL, NULL);
@@ -474,18 +465,18 @@ int jb_backup(const char *journal, const char *dest, const jb_backup_opts *opts,
 
     /* The backup may hold what the journal holds: customers' names. */
     if (chmod(partial, st.st_mode & 0660) != 0) {
-        errf(err, errlen, "cannot set the mode of %s: %s; check the folder", partial, strerror(errno));
+        errbuf_set(err, errlen, "cannot set the mode of %s: %s; check the folder", partial, strerror(errno));
         goto out;
     }
     jb_summary sum;
     if (inspect(partial, 1, out ? out : &sum, cause, sizeof cause) != FOUND_OK) {
-        errf(err, errlen, "the copy does not pass its check: %s; the journal itself may be damaged: check it with "
+        errbuf_set(err, errlen, "the copy does not pass its check: %s; the journal itself may be damaged: check it with "
                           "`kb-journal info %s`", cause, journal);
         goto out;
     }
     if (!out) jb_summary_free(&sum);
     if (sync_path(partial, 0) != 0) {
-        errf(err, errlen, "cannot write %s to disk: %s; check the disk", partial, strerror(errno));
+        errbuf_set(err, errlen, "cannot write %s to disk: %s; check the disk", partial, strerror(errno));
         goto out;
     }
     /* link() does not replace a file that appeared meanwhile; rename() is
@@ -493,10 +484,10 @@ int jb_backup(const char *journal, const char *dest, const jb_backup_opts *opts,
     if (link(partial, dest) == 0) {
         unlink(partial);
     } else if (errno == EEXIST) {
-        errf(err, errlen, "%s exists; choose a new file name, or delete it first", dest);
+        errbuf_set(err, errlen, "%s exists; choose a new file name, or delete it first", dest);
         goto out;
     } else if (rename(partial, dest) != 0) {
-        errf(err, errlen, "cannot name the backup %s: %s; check the folder", dest, strerror(errno));
+        errbuf_set(err, errlen, "cannot name the backup %s: %s; check the folder", dest, strerror(errno));
         goto out;
     }
     sync_path(folder, 1);
@@ -549,7 +540,7 @@ static int in_use(char *err, size_t errlen, const char *journal, long pid)
     char who[128];
     if (pid > 0) snprintf(who, sizeof who, "process %ld (%s)", pid, comm[0] ? comm : "?");
     else snprintf(who, sizeof who, "another process");
-    return errf(err, errlen, "the journal %s is in use by %s; stop the bridge first (systemctl stop "
+    return errbuf_set(err, errlen, "the journal %s is in use by %s; stop the bridge first (systemctl stop "
                              "kitchen-bus-bridge, or Ctrl-C ./kitchen-bus run) and restore again", journal, who);
 }
 
@@ -613,19 +604,19 @@ int jb_restore(const char *backup, const char *journal, jb_summary *out, jb_rest
     shm = cat(journal, "-shm");
     before_wal = before ? cat(before, "-wal") : NULL;
     if (!before || !tmp || !wal || !shm || !before_wal) {
-        errf(err, errlen, "out of memory; try again");
+        errbuf_set(err, errlen, "out of memory; try again");
         goto out;
     }
 
     /* ---- every refusal comes before anything is changed ---- */
     char real_backup[PATH_MAX], real_journal[PATH_MAX];
     if (realpath(backup, real_backup) && realpath(journal, real_journal) && strcmp(real_backup, real_journal) == 0) {
-        errf(err, errlen, "%s is the journal itself; name a backup file", backup);
+        errbuf_set(err, errlen, "%s is the journal itself; name a backup file", backup);
         goto out;
     }
     if (jb_inspect(backup, 1, NULL, err, errlen) != 0) goto out;
     if (exists(before) || exists(before_wal)) {
-        errf(err, errlen, "%s exists (kept by an earlier restore); move it away or delete it, then restore again",
+        errbuf_set(err, errlen, "%s exists (kept by an earlier restore); move it away or delete it, then restore again",
              exists(before) ? before : before_wal);
         goto out;
     }
@@ -634,7 +625,7 @@ int jb_restore(const char *backup, const char *journal, jb_summary *out, jb_rest
     mode_t mode = have_old ? own.st_mode & 07777 : 0640;
     folder_of(journal, folder, sizeof folder);
     if (!have_old && stat(folder, &own) != 0) {
-        errf(err, errlen, "cannot use the folder %s: %s; check KB_DATA_DIR", folder, strerror(errno));
+        errbuf_set(err, errlen, "cannot use the folder %s: %s; check KB_DATA_DIR", folder, strerror(errno));
         goto out;
     }
     /* Lock check 1: any process with the journal open in SQLite holds a
@@ -651,14 +642,14 @@ int jb_restore(const char *backup, const char *journal, jb_summary *out, jb_rest
     tmp_made = 1;
     if (open_immutable(backup, &src, cause, sizeof cause) != 0 ||
         copy_db(src, tmp, -1, 0, cause, sizeof cause) != 0) {
-        errf(err, errlen, "%s; check the free space in %s and try again", cause, folder);
+        errbuf_set(err, errlen, "%s; check the free space in %s and try again", cause, folder);
         goto out;
     }
     sqlite3_close(src);
     src = NULL;
     int fd = open(tmp, O_RDONLY | O_CLOEXEC); /* to give the copy the old journal's owner and mode */
     if (fd < 0) {
-        errf(err, errlen, "cannot open %s: %s; check the folder", tmp, strerror(errno));
+        errbuf_set(err, errlen, "cannot open %s: %s; check the folder", tmp, strerror(errno));
         goto out;
     }
     struct stat cur;
@@ -667,7 +658,7 @@ int jb_restore(const char *backup, const char *journal, jb_summary *out, jb_rest
     int saved = errno;
     if (failed) {
         close(fd);
-        errf(err, errlen, "cannot give the restored journal the owner %ld:%ld of the %s: %s; run kitchen-bus "
+        errbuf_set(err, errlen, "cannot give the restored journal the owner %ld:%ld of the %s: %s; run kitchen-bus "
                           "restore as root", (long)own.st_uid, (long)own.st_gid,
              have_old ? "old journal" : "journal's folder", strerror(saved));
         goto out;
@@ -676,18 +667,18 @@ int jb_restore(const char *backup, const char *journal, jb_summary *out, jb_rest
     saved = errno;
     close(fd);
     if (failed) {
-        errf(err, errlen, "cannot finish %s: %s; check the disk", tmp, strerror(saved));
+        errbuf_set(err, errlen, "cannot finish %s: %s; check the disk", tmp, strerror(saved));
         goto out;
     }
     if (inspect(tmp, 0, out, cause, sizeof cause) != FOUND_OK) {
-        errf(err, errlen, "the copy does not pass its check: %s; check the disk and try again", cause);
+        errbuf_set(err, errlen, "the copy does not pass its check: %s; check the disk and try again", cause);
         goto out;
     }
 
     /* ---- the old journal: checkpointed under an exclusive lock, then kept ---- */
     if (have_old) {
         if (sqlite3_open_v2(journal, &old, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
-            errf(err, errlen, "cannot open the journal %s: %s; run kitchen-bus restore as root", journal,
+            errbuf_set(err, errlen, "cannot open the journal %s: %s; run kitchen-bus restore as root", journal,
                  old ? sqlite3_errmsg(old) : "out of memory");
             goto out;
         }
@@ -703,18 +694,18 @@ int jb_restore(const char *backup, const char *journal, jb_summary *out, jb_rest
         if (r == SQLITE_NOTADB || r == SQLITE_CORRUPT) {
             res->old_damaged = 1; /* kept as it is, its WAL with it */
         } else if (r != SQLITE_OK) {
-            errf(err, errlen, "cannot lock the journal %s: %s; stop the bridge and check the folder's permissions",
+            errbuf_set(err, errlen, "cannot lock the journal %s: %s; stop the bridge and check the folder's permissions",
                  journal, sqlite3_errmsg(old));
             goto out;
         } else if (sqlite3_exec(old, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL) != SQLITE_OK) {
             /* The WAL could not be folded in: it goes with the file below. */
             res->old_damaged = 1;
         } else if (carry_seq_floors(old, tmp, cause, sizeof cause) != 0) {
-            errf(err, errlen, "%s; check the disk and try again", cause);
+            errbuf_set(err, errlen, "%s; check the disk and try again", cause);
             goto out;
         }
         if (rename(journal, before) != 0) {
-            errf(err, errlen, "cannot rename %s to %s: %s; check the folder's permissions", journal, before,
+            errbuf_set(err, errlen, "cannot rename %s to %s: %s; check the folder's permissions", journal, before,
                  strerror(errno));
             goto out;
         }
@@ -727,18 +718,18 @@ int jb_restore(const char *backup, const char *journal, jb_summary *out, jb_rest
      * is only an index of a WAL and is rebuilt from it. */
     if (size_of(wal) >= 0) {
         if (rename(wal, before_wal) != 0) {
-            errf(err, errlen, "cannot rename %s to %s: %s; check the folder's permissions", wal, before_wal,
+            errbuf_set(err, errlen, "cannot rename %s to %s: %s; check the folder's permissions", wal, before_wal,
                  strerror(errno));
             goto out;
         }
         res->moved_wal = 1;
     }
     if (unlink(shm) != 0 && errno != ENOENT) {
-        errf(err, errlen, "cannot remove %s: %s; check the folder's permissions", shm, strerror(errno));
+        errbuf_set(err, errlen, "cannot remove %s: %s; check the folder's permissions", shm, strerror(errno));
         goto out;
     }
     if (rename(tmp, journal) != 0) {
-        errf(err, errlen, "cannot rename %s to %s: %s; check the folder's permissions", tmp, journal,
+        errbuf_set(err, errlen, "cannot rename %s to %s: %s; check the folder's permissions", tmp, journal,
              strerror(errno));
         goto out;
     }

@@ -44,8 +44,10 @@ int presence_online(const presence *p, const char *device);
 int presence_count(const presence *p, const registry *r, int tenant, int role);
 /* The /api/devices list: one object per device of r (a cJSON array). */
 cJSON *presence_devices_json(const presence *p, const registry *r);
-/* Prometheus lines: kb_devices_online{tenant,role} and kb_devices{...},
- * appended to *buf (malloc'd, grown). 0, or -1 if out of memory. */
+/* Prometheus lines: kb_devices_online{tenant,role} for each tenant and
+ * pos, kitchen, expo, and {tenant="",role="board"} for the boards, with
+ * their HELP and TYPE, appended to *buf (malloc'd, grown). 0, or -1 if out
+ * of memory. */
 int presence_metrics(const presence *p, const registry *r, char **buf);
 
 #endif

@@ -4,24 +4,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define REGISTRY_STORE_MAX (4 * 1024 * 1024)
+#include "errbuf.h"
 
-__attribute__((format(printf, 3, 4)))
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
+#define REGISTRY_STORE_MAX (4 * 1024 * 1024)
 
 static int write_all(int fd, const char *p, size_t len)
 {
@@ -69,31 +60,31 @@ int registry_store_save(const char *path, const char *text, char *err, size_t er
     char tmp[4200], bak[4200];
     if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp ||
         snprintf(bak, sizeof bak, "%s.bak", path) >= (int)sizeof bak)
-        return fail(err, errlen, "%s: path too long", path);
+        return errbuf_set(err, errlen, "%s: path too long", path);
     struct stat st;
     int have = stat(path, &st) == 0;
     mode_t mode = have ? st.st_mode & 07777 : 0640;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) return fail(err, errlen, "cannot write %s (%s)", tmp, strerror(errno));
+    if (fd < 0) return errbuf_set(err, errlen, "cannot write %s (%s)", tmp, strerror(errno));
     if (write_all(fd, text, strlen(text)) || fchmod(fd, mode) ||
         (have && geteuid() == 0 && fchown(fd, st.st_uid, st.st_gid)) || fsync(fd)) {
         int e = errno;
         close(fd);
         unlink(tmp);
-        return fail(err, errlen, "cannot write %s (%s)", tmp, strerror(e));
+        return errbuf_set(err, errlen, "cannot write %s (%s)", tmp, strerror(e));
     }
     close(fd);
     if (keep_backup(path, bak) != 0) {
         int e = errno;
         unlink(tmp);
-        return fail(err, errlen, "cannot keep %s (%s)", bak, strerror(e));
+        return errbuf_set(err, errlen, "cannot keep %s (%s)", bak, strerror(e));
     }
     if (rename(tmp, path) != 0) {
         int e = errno;
         unlink(tmp);
-        return fail(err, errlen, "cannot replace %s (%s)", path, strerror(e));
+        return errbuf_set(err, errlen, "cannot replace %s (%s)", path, strerror(e));
     }
-    if (fsync_dir_of(path) != 0) return fail(err, errlen, "saved %s, but cannot sync its folder (%s)", path, strerror(errno));
+    if (fsync_dir_of(path) != 0) return errbuf_set(err, errlen, "saved %s, but cannot sync its folder (%s)", path, strerror(errno));
     return 0;
 }
 
@@ -101,7 +92,7 @@ char *registry_store_read(const char *path, size_t *len, char *err, size_t errle
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        fail(err, errlen, "cannot open %s (%s)", path, strerror(errno));
+        errbuf_set(err, errlen, "cannot open %s (%s)", path, strerror(errno));
         return NULL;
     }
     char *buf = malloc(REGISTRY_STORE_MAX + 1);
@@ -109,7 +100,7 @@ char *registry_store_read(const char *path, size_t *len, char *err, size_t errle
     fclose(f);
     if (!buf || n > REGISTRY_STORE_MAX) {
         free(buf);
-        fail(err, errlen, buf ? "%s is too large" : "out of memory reading %s", path);
+        errbuf_set(err, errlen, buf ? "%s is too large" : "out of memory reading %s", path);
         return NULL;
     }
     buf[n] = '\0';

@@ -2,11 +2,11 @@
 #include "registry.h"
 
 #include "charset.h"
+#include "errbuf.h"
 #include "json_util.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,16 +28,6 @@ const char *device_role_name(device_role role)
     }
 }
 
-__attribute__((format(printf, 3, 4)))
-static int error(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 static const char *get_string(const cJSON *obj, const char *key)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
@@ -47,12 +37,12 @@ static const char *get_string(const cJSON *obj, const char *key)
 /* Copies a display name: printable, at most REGISTRY_NAME_MAX bytes. */
 static int copy_name(char *dst, const char *src, const char *what, char *err, size_t errlen)
 {
-    if (!src) return error(err, errlen, "%s: name must be a string", what);
+    if (!src) return errbuf_set(err, errlen, "%s: name must be a string", what);
     size_t n = strlen(src);
-    if (n > REGISTRY_NAME_MAX) return error(err, errlen, "%s: name is too long", what);
+    if (n > REGISTRY_NAME_MAX) return errbuf_set(err, errlen, "%s: name is too long", what);
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)src[i] < 0x20 || src[i] == 0x7f)
-            return error(err, errlen, "%s: name contains control characters", what);
+            return errbuf_set(err, errlen, "%s: name contains control characters", what);
     memcpy(dst, src, n + 1);
     return 0;
 }
@@ -62,15 +52,15 @@ static registry_device *add_device(registry *r, const char *username, device_rol
                                    char *err, size_t errlen)
 {
     if (!username || !registry_id_valid(username)) {
-        error(err, errlen, "device username must be 1-%d characters of a-z 0-9 _ -", REGISTRY_ID_MAX);
+        errbuf_set(err, errlen, "device username must be 1-%d characters of a-z 0-9 _ -", REGISTRY_ID_MAX);
         return NULL;
     }
     if (strcmp(username, BRIDGE_USERNAME) == 0) {
-        error(err, errlen, "username %s is reserved for the bridge", BRIDGE_USERNAME);
+        errbuf_set(err, errlen, "username %s is reserved for the bridge", BRIDGE_USERNAME);
         return NULL;
     }
     if (registry_find_device(r, username)) {
-        error(err, errlen, "device %s is listed twice", username);
+        errbuf_set(err, errlen, "device %s is listed twice", username);
         return NULL;
     }
     registry_device *d = &r->devices[r->n_devices++];
@@ -86,16 +76,16 @@ static int parse_stations(registry_tenant *rt, const cJSON *t, char *err, size_t
     const cJSON *st = cJSON_GetObjectItemCaseSensitive(t, "stations");
     if (!st) return 0;
     if (!cJSON_IsArray(st) || cJSON_GetArraySize(st) < 1)
-        return error(err, errlen, "tenant %s: stations must be a non-empty array of ids", rt->id);
+        return errbuf_set(err, errlen, "tenant %s: stations must be a non-empty array of ids", rt->id);
     if (cJSON_GetArraySize(st) > REGISTRY_STATIONS_MAX)
-        return error(err, errlen, "tenant %s: at most %d stations", rt->id, REGISTRY_STATIONS_MAX);
+        return errbuf_set(err, errlen, "tenant %s: at most %d stations", rt->id, REGISTRY_STATIONS_MAX);
     const cJSON *s;
     cJSON_ArrayForEach(s, st) {
         if (!cJSON_IsString(s) || !registry_id_valid(s->valuestring))
-            return error(err, errlen, "tenant %s: a station must be 1-%d characters of a-z 0-9 _ -", rt->id,
+            return errbuf_set(err, errlen, "tenant %s: a station must be 1-%d characters of a-z 0-9 _ -", rt->id,
                          REGISTRY_ID_MAX);
         if (registry_station_index(rt, s->valuestring) >= 0)
-            return error(err, errlen, "tenant %s: station %s is listed twice", rt->id, s->valuestring);
+            return errbuf_set(err, errlen, "tenant %s: station %s is listed twice", rt->id, s->valuestring);
         memcpy(rt->stations[rt->n_stations++], s->valuestring, strlen(s->valuestring) + 1);
     }
     return 0;
@@ -105,8 +95,8 @@ static int parse_tenant(registry *r, const cJSON *t, char *err, size_t errlen)
 {
     const char *id = get_string(t, "id");
     if (!id || !registry_id_valid(id))
-        return error(err, errlen, "tenant id must be 1-%d characters of a-z 0-9 _ -", REGISTRY_ID_MAX);
-    if (registry_find_tenant(r, id)) return error(err, errlen, "tenant %s is listed twice", id);
+        return errbuf_set(err, errlen, "tenant id must be 1-%d characters of a-z 0-9 _ -", REGISTRY_ID_MAX);
+    if (registry_find_tenant(r, id)) return errbuf_set(err, errlen, "tenant %s is listed twice", id);
     int index = (int)r->n_tenants;
     registry_tenant *rt = &r->tenants[r->n_tenants++];
     memcpy(rt->id, id, strlen(id) + 1);
@@ -114,11 +104,11 @@ static int parse_tenant(registry *r, const cJSON *t, char *err, size_t errlen)
     if (copy_name(rt->name, name ? name : id, id, err, errlen)) return -1;
     if (parse_stations(rt, t, err, errlen)) return -1;
     const cJSON *names = cJSON_GetObjectItemCaseSensitive(t, "board_names");
-    if (names && !cJSON_IsBool(names)) return error(err, errlen, "tenant %s: board_names must be true or false", id);
+    if (names && !cJSON_IsBool(names)) return errbuf_set(err, errlen, "tenant %s: board_names must be true or false", id);
     rt->board_names = cJSON_IsTrue(names);
 
     const cJSON *devs = cJSON_GetObjectItemCaseSensitive(t, "devices");
-    if (devs && !cJSON_IsArray(devs)) return error(err, errlen, "tenant %s: devices must be an array", id);
+    if (devs && !cJSON_IsArray(devs)) return errbuf_set(err, errlen, "tenant %s: devices must be an array", id);
     const cJSON *d;
     cJSON_ArrayForEach(d, devs) {
         const char *role = get_string(d, "role");
@@ -126,16 +116,16 @@ static int parse_tenant(registry *r, const cJSON *t, char *err, size_t errlen)
         if (role && strcmp(role, "pos") == 0) dr = DEVICE_POS;
         else if (role && strcmp(role, "kitchen") == 0) dr = DEVICE_KITCHEN;
         else if (role && strcmp(role, "expo") == 0) dr = DEVICE_EXPO;
-        else return error(err, errlen, "tenant %s: device role must be pos, kitchen or expo", id);
+        else return errbuf_set(err, errlen, "tenant %s: device role must be pos, kitchen or expo", id);
         registry_device *dev = add_device(r, get_string(d, "username"), dr, index, err, errlen);
         if (!dev) return -1;
         const cJSON *station = cJSON_GetObjectItemCaseSensitive(d, "station");
         if (!station) continue;
         if (dr != DEVICE_KITCHEN)
-            return error(err, errlen, "device %s: only a kitchen device may be bound to a station", dev->username);
+            return errbuf_set(err, errlen, "device %s: only a kitchen device may be bound to a station", dev->username);
         dev->station = cJSON_IsString(station) ? registry_station_index(rt, station->valuestring) : -1;
         if (dev->station < 0)
-            return error(err, errlen, "device %s: station must be one of tenant %s's stations", dev->username, id);
+            return errbuf_set(err, errlen, "device %s: station must be one of tenant %s's stations", dev->username, id);
     }
     return 0;
 }
@@ -151,16 +141,16 @@ static int parse_board(registry *r, const cJSON *b, char *err, size_t errlen)
         return 0;
     }
     if (!cJSON_IsArray(tenants) || cJSON_GetArraySize(tenants) < 1)
-        return error(err, errlen, "board %s: tenants must be \"*\" or a non-empty list of tenant ids", d->username);
+        return errbuf_set(err, errlen, "board %s: tenants must be \"*\" or a non-empty list of tenant ids", d->username);
     if (cJSON_GetArraySize(tenants) > REGISTRY_BOARD_TENANTS_MAX)
-        return error(err, errlen, "board %s: list at most %d tenants, or \"*\" for all", d->username,
+        return errbuf_set(err, errlen, "board %s: list at most %d tenants, or \"*\" for all", d->username,
                      REGISTRY_BOARD_TENANTS_MAX);
     d->board_tenants = calloc((size_t)cJSON_GetArraySize(tenants), sizeof *d->board_tenants);
-    if (!d->board_tenants) return error(err, errlen, "out of memory");
+    if (!d->board_tenants) return errbuf_set(err, errlen, "out of memory");
     const cJSON *t;
     cJSON_ArrayForEach(t, tenants) {
         const registry_tenant *rt = cJSON_IsString(t) ? registry_find_tenant(r, t->valuestring) : NULL;
-        if (!rt) return error(err, errlen, "board %s: tenants must name tenants of this registry", d->username);
+        if (!rt) return errbuf_set(err, errlen, "board %s: tenants must name tenants of this registry", d->username);
         d->board_tenants[d->n_board_tenants++] = (int)(rt - r->tenants);
     }
     return 0;
@@ -171,7 +161,7 @@ static int parse_doc(registry *r, const cJSON *doc, char *err, size_t errlen)
     const cJSON *outlet = cJSON_GetObjectItemCaseSensitive(doc, "outlet");
     const char *oid = get_string(outlet, "id");
     if (!oid || !registry_id_valid(oid))
-        return error(err, errlen, "outlet.id must be 1-%d characters of a-z 0-9 _ -", REGISTRY_ID_MAX);
+        return errbuf_set(err, errlen, "outlet.id must be 1-%d characters of a-z 0-9 _ -", REGISTRY_ID_MAX);
     memcpy(r->outlet_id, oid, strlen(oid) + 1);
     const char *oname = get_string(outlet, "name");
     if (copy_name(r->outlet_name, oname ? oname : oid, "outlet", err, errlen)) return -1;
@@ -180,14 +170,14 @@ static int parse_doc(registry *r, const cJSON *doc, char *err, size_t errlen)
     const char *legacy = get_string(cJSON_GetObjectItemCaseSensitive(doc, "legacy"), "mode");
     if (legacy && strcmp(legacy, "open") == 0) r->legacy_open = 1;
     else if (legacy && strcmp(legacy, "authenticated") != 0)
-        return error(err, errlen, "legacy.mode must be authenticated or open");
+        return errbuf_set(err, errlen, "legacy.mode must be authenticated or open");
 
     const cJSON *tenants = cJSON_GetObjectItemCaseSensitive(doc, "tenants");
     const cJSON *admins = cJSON_GetObjectItemCaseSensitive(doc, "admins");
     const cJSON *boards = cJSON_GetObjectItemCaseSensitive(doc, "boards");
-    if (!cJSON_IsArray(tenants)) return error(err, errlen, "tenants must be an array");
-    if (admins && !cJSON_IsArray(admins)) return error(err, errlen, "admins must be an array");
-    if (boards && !cJSON_IsArray(boards)) return error(err, errlen, "boards must be an array");
+    if (!cJSON_IsArray(tenants)) return errbuf_set(err, errlen, "tenants must be an array");
+    if (admins && !cJSON_IsArray(admins)) return errbuf_set(err, errlen, "admins must be an array");
+    if (boards && !cJSON_IsArray(boards)) return errbuf_set(err, errlen, "boards must be an array");
 
     size_t n_tenants = (size_t)cJSON_GetArraySize(tenants), n_devices = 0;
     const cJSON *t;
@@ -199,7 +189,7 @@ static int parse_doc(registry *r, const cJSON *doc, char *err, size_t errlen)
     n_devices += boards ? (size_t)cJSON_GetArraySize(boards) : 0;
     r->tenants = calloc(n_tenants ? n_tenants : 1, sizeof *r->tenants);
     r->devices = calloc(n_devices ? n_devices : 1, sizeof *r->devices);
-    if (!r->tenants || !r->devices) return error(err, errlen, "out of memory");
+    if (!r->tenants || !r->devices) return errbuf_set(err, errlen, "out of memory");
 
     cJSON_ArrayForEach(t, tenants)
         if (parse_tenant(r, t, err, errlen)) return -1;
@@ -216,12 +206,12 @@ int registry_parse(const char *text, size_t len, registry **out, char *err, size
     cJSON *doc = json_parse_exact(text, len);
     if (!cJSON_IsObject(doc)) {
         cJSON_Delete(doc);
-        return error(err, errlen, "registry is not a JSON object");
+        return errbuf_set(err, errlen, "registry is not a JSON object");
     }
     registry *r = calloc(1, sizeof *r);
     if (!r) {
         cJSON_Delete(doc);
-        return error(err, errlen, "out of memory");
+        return errbuf_set(err, errlen, "out of memory");
     }
     int rc = parse_doc(r, doc, err, errlen);
     cJSON_Delete(doc);
@@ -244,14 +234,14 @@ void registry_version_of(const char *text, size_t len, char buf[17])
 int registry_load(const char *path, registry **out, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "rb");
-    if (!f) return error(err, errlen, "cannot open it (%s)", strerror(errno));
+    if (!f) return errbuf_set(err, errlen, "cannot open it (%s)", strerror(errno));
     char *buf = malloc(REGISTRY_MAX_BYTES);
     size_t n = buf ? fread(buf, 1, REGISTRY_MAX_BYTES, f) : 0;
     int too_big = buf && n == REGISTRY_MAX_BYTES;
     fclose(f);
     int rc;
-    if (!buf) rc = error(err, errlen, "out of memory");
-    else if (too_big) rc = error(err, errlen, "larger than %d bytes", REGISTRY_MAX_BYTES);
+    if (!buf) rc = errbuf_set(err, errlen, "out of memory");
+    else if (too_big) rc = errbuf_set(err, errlen, "larger than %d bytes", REGISTRY_MAX_BYTES);
     else rc = registry_parse(buf, n, out, err, errlen);
     free(buf);
     return rc;

@@ -1,21 +1,11 @@
 /* registry_edit.c - see registry_edit.h. */
 #include "registry_edit.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "errbuf.h"
 #include "registry.h"
-
-__attribute__((format(printf, 3, 4)))
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 /* doc[key], an array, created if absent; NULL if it is something else. */
 static cJSON *array_of(cJSON *obj, const char *key)
@@ -43,8 +33,8 @@ static cJSON *find_tenant(cJSON *doc, const char *id)
 int registry_edit_add_tenant(cJSON *doc, const char *id, const char *name, char *err, size_t errlen)
 {
     cJSON *tenants = array_of(doc, "tenants");
-    if (!tenants) return fail(err, errlen, "the registry's tenants are not a list");
-    if (find_tenant(doc, id)) return fail(err, errlen, "tenant %s already exists", id);
+    if (!tenants) return errbuf_set(err, errlen, "the registry's tenants are not a list");
+    if (find_tenant(doc, id)) return errbuf_set(err, errlen, "tenant %s already exists", id);
     cJSON *t = cJSON_CreateObject();
     cJSON_AddStringToObject(t, "id", id);
     cJSON_AddStringToObject(t, "name", name && name[0] ? name : id);
@@ -56,10 +46,10 @@ int registry_edit_add_tenant(cJSON *doc, const char *id, const char *name, char 
 int registry_edit_rename_tenant(cJSON *doc, const char *id, const char *name, char *err, size_t errlen)
 {
     cJSON *t = find_tenant(doc, id);
-    if (!t) return fail(err, errlen, "there is no tenant %s", id);
-    if (!name || !name[0]) return fail(err, errlen, "a tenant's name cannot be empty");
+    if (!t) return errbuf_set(err, errlen, "there is no tenant %s", id);
+    if (!name || !name[0]) return errbuf_set(err, errlen, "a tenant's name cannot be empty");
     cJSON *copy = cJSON_CreateString(name);
-    if (!copy) return fail(err, errlen, "out of memory");
+    if (!copy) return errbuf_set(err, errlen, "out of memory");
     if (cJSON_GetObjectItemCaseSensitive(t, "name")) cJSON_ReplaceItemInObjectCaseSensitive(t, "name", copy);
     else cJSON_AddItemToObject(t, "name", copy);
     return 0;
@@ -68,13 +58,13 @@ int registry_edit_rename_tenant(cJSON *doc, const char *id, const char *name, ch
 int registry_edit_add_station(cJSON *doc, const char *tenant, const char *station, char *err, size_t errlen)
 {
     cJSON *t = find_tenant(doc, tenant);
-    if (!t) return fail(err, errlen, "there is no tenant %s", tenant);
+    if (!t) return errbuf_set(err, errlen, "there is no tenant %s", tenant);
     cJSON *stations = array_of(t, "stations");
-    if (!stations) return fail(err, errlen, "tenant %s: its stations are not a list", tenant);
+    if (!stations) return errbuf_set(err, errlen, "tenant %s: its stations are not a list", tenant);
     const cJSON *s;
     cJSON_ArrayForEach(s, stations)
         if (cJSON_IsString(s) && strcmp(s->valuestring, station) == 0)
-            return fail(err, errlen, "tenant %s already has a station %s", tenant, station);
+            return errbuf_set(err, errlen, "tenant %s already has a station %s", tenant, station);
     cJSON_AddItemToArray(stations, cJSON_CreateString(station));
     return 0;
 }
@@ -105,14 +95,14 @@ int registry_edit_add_device(cJSON *doc, const char *username, const char *role,
                              const char *station, const cJSON *tenants, char *err, size_t errlen)
 {
     cJSON *in;
-    if (find_device(doc, username, &in)) return fail(err, errlen, "device %s already exists", username);
+    if (find_device(doc, username, &in)) return errbuf_set(err, errlen, "device %s already exists", username);
     cJSON *d = cJSON_CreateObject();
     cJSON_AddStringToObject(d, "username", username);
     if (strcmp(role, "board") == 0) {
         cJSON *boards = array_of(doc, "boards");
         if (!boards) {
             cJSON_Delete(d);
-            return fail(err, errlen, "the registry's boards are not a list");
+            return errbuf_set(err, errlen, "the registry's boards are not a list");
         }
         cJSON *shows = tenants ? cJSON_Duplicate(tenants, 1) : cJSON_CreateString("*");
         cJSON_AddItemToObject(d, "tenants", shows);
@@ -121,22 +111,20 @@ int registry_edit_add_device(cJSON *doc, const char *username, const char *role,
     }
     if (strcmp(role, "pos") != 0 && strcmp(role, "kitchen") != 0 && strcmp(role, "expo") != 0) {
         cJSON_Delete(d);
-        return fail(err, errlen, "role must be pos, kitchen, expo or board");
+        return errbuf_set(err, errlen, "role must be pos, kitchen, expo or board");
+    }
+    if (station && station[0] && strcmp(role, "kitchen") != 0) {
+        cJSON_Delete(d);
+        return errbuf_set(err, errlen, "only a kitchen screen is bound to a station");
     }
     cJSON *t = tenant ? find_tenant(doc, tenant) : NULL;
-    cJSON *devs = t ? array_of(t, "devices") : NULL;
+    cJSON *devs = t ? array_of(t, "devices") : NULL; /* created only when it will be used */
     if (!devs) {
         cJSON_Delete(d);
-        return fail(err, errlen, tenant ? "there is no tenant %s" : "a %s device needs a tenant", tenant ? tenant : role);
+        return errbuf_set(err, errlen, tenant ? "there is no tenant %s" : "a %s device needs a tenant", tenant ? tenant : role);
     }
     cJSON_AddStringToObject(d, "role", role);
-    if (station && station[0]) {
-        if (strcmp(role, "kitchen") != 0) {
-            cJSON_Delete(d);
-            return fail(err, errlen, "only a kitchen screen is bound to a station");
-        }
-        cJSON_AddStringToObject(d, "station", station);
-    }
+    if (station && station[0]) cJSON_AddStringToObject(d, "station", station);
     cJSON_AddItemToArray(devs, d);
     return 0;
 }
@@ -145,9 +133,9 @@ int registry_edit_remove_device(cJSON *doc, const char *username, char *err, siz
 {
     cJSON *in;
     cJSON *d = find_device(doc, username, &in);
-    if (!d) return fail(err, errlen, "there is no device %s", username);
+    if (!d) return errbuf_set(err, errlen, "there is no device %s", username);
     if (in == cJSON_GetObjectItemCaseSensitive(doc, "admins") && cJSON_GetArraySize(in) == 1)
-        return fail(err, errlen, "%s is the last admin; add another admin first", username);
+        return errbuf_set(err, errlen, "%s is the last admin; add another admin first", username);
     cJSON_Delete(cJSON_DetachItemViaPointer(in, d));
     return 0;
 }

@@ -144,6 +144,25 @@ test('the admin adds a grill station to pizza and pizza-grill, a kitchen on it; 
     assert.deepEqual(t.devices.find((d) => d.username === 'pizza-grill'), { username: 'pizza-grill', role: 'kitchen', station: 'grill' });
 });
 
+test('a new tenant: its card, no devices yet, and a choice in the device form', async () => {
+    await admin.fill('[data-testid=tenant-id]', 'sushi');
+    await admin.fill('[data-testid=tenant-name]', 'Sushi Bar');
+    await admin.click('[data-testid=tenant-add]');
+    await admin.waitForSelector('[data-testid=tenant-sushi]', { timeout: 5000 });
+    assert.equal(await admin.textContent('[data-testid=tenant-sushi] .tenant-name'), 'Sushi Bar');
+    assert.match(await admin.locator('[data-testid=tenant-sushi]').innerText(), /No devices yet/);
+    assert.ok(await admin.locator('[data-testid=device-tenant] option[value=sushi]').count());
+    assert.deepEqual(registryOnDisk().tenants.find((x) => x.id === 'sushi'), { id: 'sushi', name: 'Sushi Bar', devices: [] });
+    // A bad id is refused in the API's words.
+    await admin.fill('[data-testid=tenant-id]', 'Sushi Bar');
+    await admin.fill('[data-testid=tenant-name]', 'Again');
+    await admin.click('[data-testid=tenant-add]');
+    await until(admin, () => document.querySelector('[data-testid=tenant-error]').textContent.length > 0, null, { what: 'the bad id refused' });
+    assert.match(await admin.textContent('[data-testid=tenant-error]'), /a-z/);
+    await admin.fill('[data-testid=tenant-id]', '');
+    await admin.fill('[data-testid=tenant-name]', '');
+});
+
 test('a pickup board for chosen tenants and an expo, from the same form', async () => {
     await admin.fill('[data-testid=device-username]', 'counter-board');
     await admin.selectOption('[data-testid=device-role]', 'board');
@@ -313,6 +332,27 @@ test('a revoked pairing: the code stops working; the tablet is told so', async (
     await closeDevice(d);
 });
 
+test('unknown codes, then too many attempts from one address: each said plainly, never retried by itself', async () => {
+    const d = await device('guessing-tablet');
+    const p = await d.page();
+    await p.goto(bus.url('/pair'));
+    const titles = [];
+    for (const code of ['ZZZZ2222', 'ZZZZ3333', 'ZZZZ4444', 'ZZZZ5555', 'ZZZZ6666', 'ZZZZ7777']) {
+        if (await p.isVisible('[data-testid=pair-other]')) await p.click('[data-testid=pair-other]');
+        await p.fill('[data-testid=pair-code]', code);
+        await p.click('[data-testid=pair-submit]');
+        await until(p, () => window.__kb.state === 'failed', null, { what: `the answer for ${code}` });
+        titles.push(await p.textContent('[data-testid=pair-error-title]'));
+        if (titles.at(-1) !== 'Unknown code') break;
+    }
+    // 5 failed codes a minute per address (the used and the revoked one above count too), then 429.
+    assert.equal(titles.at(-1), 'Too many attempts', titles.join(', '));
+    assert.ok(titles.slice(0, -1).length >= 1 && titles.slice(0, -1).every((t) => t === 'Unknown code'), titles.join(', '));
+    assert.match(await p.textContent('[data-testid=pair-error]'), /Wait a minute/);
+    assert.equal(await p.evaluate(() => window.__kb.attempts), titles.length, 'one request per tap');
+    await closeDevice(d);
+});
+
 test('unpair (with a confirm step): the password the tablet was given stops working', async () => {
     const before = await mqttClient(bus, 'pizza-grill', grillPassword);
     await before.endAsync();
@@ -375,6 +415,44 @@ test('remove: a confirm step first; Cancel keeps the device, Remove takes it out
     assert.equal(await admin.isVisible('#confirm'), false);
     await waitFor(() => !registryOnDisk().tenants.find((x) => x.id === 'pizza').devices.some((d) => d.username === 'pizza-grill'),
         { what: 'pizza-grill out of the registry file' });
+});
+
+test('expiry (a bus with KB_PAIRING_TTL=2s): the hub\'s countdown ends in "expired", the tablet is told, a new code is shown', async () => {
+    const short = await startBus({ registry: readJson(DEMO_REGISTRY), env: { KB_PAIRING_TTL: '2s' } });
+    try {
+        const d = await device('admin-short');
+        const a = await d.page();
+        await a.goto(short.url('/admin'));
+        await a.waitForSelector('#login:not([hidden])');
+        await a.fill('[data-testid=login-user]', 'admin');
+        await a.fill('[data-testid=login-pass]', 'admin');
+        await a.click('[data-testid=login-submit]');
+        await until(a, () => window.__kb.state === 'ready', null, { timeout: 10000, what: 'the second hub ready' });
+        const late = await device('late-tablet');        // started before the code, so only the code's age matters
+        const p = await late.page();
+        await a.locator('tr[data-username="burger-kitchen"] [data-testid=pair]').click();
+        await a.waitForSelector('#pairing:not([hidden])');
+        const first = await a.evaluate(() => window.__kb.pairing());
+        await until(a, () => /expired/.test(document.querySelector('[data-testid=pairing-expiry]').textContent), null,
+            { timeout: 6000, what: 'the countdown to reach expired' });
+        assert.equal(await a.isDisabled('[data-testid=pairing-revoke]'), true, 'nothing to revoke');
+        const cookie = (await d.context.cookies(short.url('/'))).map((c) => `${c.name}=${c.value}`).join('; ');
+        await waitFor(async () => !(await (await fetch(short.url('/api/pairings'), { headers: { cookie } })).json())
+            .pairings.some((x) => x.code === first.code), { timeout: 3000, what: 'the bridge to close the code too' });
+
+        await p.goto(first.url);
+        await until(p, () => window.__kb?.state === 'failed', null, { timeout: 10000, what: 'the expired code refused' });
+        assert.equal(await p.textContent('[data-testid=pair-error]'), 'This pairing code has expired — ask the manager for a new one.');
+        assert.equal(await p.evaluate(() => localStorage.getItem('kb:login:kitchen')), null);
+
+        await a.click('[data-testid=pairing-new]');
+        await until(a, (old) => window.__kb.pairing()?.code && window.__kb.pairing().code !== old, first.code, { what: 'a new code' });
+        assert.match(await a.textContent('[data-testid=pairing-expiry]'), /^(Expires in 0:0[0-2]|This code has expired\. Make a new one\.)$/);
+        await closeDevice(late);
+        await closeDevice(d);
+    } finally {
+        await short.stop();
+    }
 });
 
 test('a session that ends (the cookie gone) returns to the login form at the next poll', async () => {

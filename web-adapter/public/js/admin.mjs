@@ -15,7 +15,7 @@
 // other time), only while the page is visible. Ages run on the bridge's
 // clock (kb/clock.mjs). Pure logic is in js/admin-view.mjs.
 import qrcode from '../vendor/qrcode.mjs';
-import { bridgeNow, keepClock } from '../kb/clock.mjs';
+import { bridgeNow, clockMeasured, keepClock } from '../kb/clock.mjs';
 import { $, el, toast } from './common.mjs';
 import {
     devicesDiffer, formatAgo, formatCountdown, formatDuration, groupCode, groupDevices, onlineCount, qrPath, roleLabel,
@@ -529,7 +529,7 @@ async function openPairing(username) {
         const p = await call('/api/pairing/create', { username });
         pairing = {
             username, code: p.code, url: p.url || `${location.origin}/pair?code=${encodeURIComponent(p.code)}`,
-            deadline: Date.now() + Number(p.expires_in ?? Math.max(0, (Date.parse(p.expires_at) - bridgeNow()) / 1000)) * 1000,
+            deadline: pairingDeadline(p),
             expires_at: p.expires_at, revoked: false, pairedBefore: before, paired: null, qr: null,
         };
     } catch (e) {
@@ -545,6 +545,14 @@ async function openPairing(username) {
     clockTimer = setInterval(tickPairing, 250);
     $('#pairing-close').focus();
     pollSoon();
+}
+
+/** When a pairing ends, on this device's clock: from `expires_at` by the bridge's clock once
+ *  measured (to the millisecond), else from `expires_in` (whole seconds). */
+function pairingDeadline(p) {
+    const at = Date.parse(p.expires_at);
+    if (clockMeasured() && Number.isFinite(at)) return Date.now() + (at - bridgeNow());
+    return Date.now() + Number(p.expires_in ?? 0) * 1000;
 }
 
 function renderPairing() {

@@ -8,7 +8,7 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { readFileSync, existsSync } from 'node:fs';
-import { startBus, waitFor, mqttClient, DEMO_REGISTRY, submitTopic, makeOrder, publish } from '../lib/harness.mjs';
+import { startBus, waitFor, mqttClient, DEMO_REGISTRY, submitTopic, makeOrder, publish, legacyClient, subscribe } from '../lib/harness.mjs';
 
 const TTL_S = 3;
 let bus;
@@ -261,6 +261,39 @@ test('presence: /api/devices and /clients follow a device on, then off through i
   await publish(pos, submitTopic('pizza', 'pizza-pos'), makeOrder('pizza'), { qos: 1 });
   pos.end(true);
   assert.equal((await entry()).online, false);
+});
+
+test('a kitchen on the old sync server\'s protocol counts as a screen: the bridge writes its presence, and a stale one of an earlier run is cleared', async () => {
+  const s = await login();
+  const watcher = await mqttClient(bus, 'noodle-pos'); // a POS reads its tenant's presence
+  const seen = [];
+  watcher.on('message', (topic, payload) => { if (topic.endsWith('/presence')) seen.push({ topic, doc: payload.length ? JSON.parse(payload) : null }); });
+  await subscribe(watcher, ['outlet/tenant/noodle/+/+/presence']);
+  const topic = 'outlet/tenant/noodle/kitchen/noodle-kitchen/presence';
+  const p = await pairingFor(s, 'noodle-kitchen');
+  const { password } = (await request('POST', '/api/pair', { body: { code: p.code }, from: '127.0.0.13' })).body;
+  const old = await legacyClient(bus, { type: 'kitchen', id: 'K-OLD', username: 'noodle-kitchen', password });
+  await old.waitType('connected');
+  await waitFor(() => seen.some((m) => m.topic === topic && m.doc?.online === true && m.doc.via === 'legacy'), { what: 'the legacy kitchen online' });
+  const entry = async () => (await request('GET', '/api/devices', as(s))).body.devices.find((d) => d.username === 'noodle-kitchen');
+  await waitFor(async () => (await entry()).online, { what: 'noodle-kitchen online in /api/devices' });
+  assert.equal((await entry()).page, 'legacy');
+  const second = await legacyClient(bus, { type: 'kitchen', id: 'K-OLD-2', username: 'noodle-kitchen', password });
+  await second.waitType('connected');
+  await old.close();
+  assert.equal((await entry()).online, true, 'one of its connections is still there');
+  await second.close();
+  await waitFor(async () => (await entry()).online === false, { what: 'noodle-kitchen offline after its last connection' });
+  // The bridge dies with a legacy kitchen connected: its next run clears that presence.
+  const third = await legacyClient(bus, { type: 'kitchen', id: 'K-OLD-3', username: 'noodle-kitchen', password });
+  await third.waitType('connected');
+  await waitFor(async () => (await entry()).online, { what: 'online again' });
+  const mark = seen.length;
+  await bus.killBridge();
+  await third.waitClose();
+  await bus.startBridge();
+  await waitFor(() => seen.slice(mark).some((m) => m.topic === topic && m.doc?.online === false), { what: 'the stale legacy presence cleared' });
+  watcher.end(true);
 });
 
 test('overview: open orders and the oldest open order\'s age per tenant', async () => {

@@ -131,6 +131,15 @@ static int reload_registry(app *a)
 
 static int reload_from_admin(void *ctx) { return reload_registry(ctx); }
 
+/* A device on the old sync server's protocol counts as a screen too. */
+static void on_legacy_presence(void *ctx, const char *tenant, device_role role, const char *device, int online,
+                               const char *address)
+{
+    app *a = ctx;
+    if (online && address[0]) presence_note_address(a->presence, device, address, 0, (double)kb_wall_ms());
+    presence_feed_publish_legacy(a->presence_feed, tenant, role, device, online);
+}
+
 static void tick(lws_sorted_usec_list_t *sul)
 {
     app *a = lws_container_of(sul, app, tick);
@@ -441,6 +450,7 @@ int main(int argc, char **argv)
         goto out;
     }
     http_server_on_websocket(a.http, legacy_gateway_ws_callback, a.legacy);
+    legacy_gateway_on_presence(a.legacy, on_legacy_presence, &a);
     admin_api_deps admin = {&a.config, &a.registry, a.presence, &a.status, a.pipeline, a.legacy, a.dynsec,
                             reload_from_admin, &a};
     a.admin = admin_api_new(&admin, a.http);

@@ -88,6 +88,7 @@ typedef struct legacy_conn {
     lws_sorted_usec_list_t refill;   /* scheduled while rx_paused; see on_refill */
     int close_code, close_sent;
     char close_reason[100];
+    int was_ready; /* identified once: counts for its device's presence until it is freed */
 } legacy_conn;
 
 struct legacy_gateway {
@@ -97,7 +98,32 @@ struct legacy_gateway {
     legacy_conn *conns;
     int n_conns;
     uint32_t last_id;
+    legacy_presence_fn presence;
+    void *presence_ctx;
 };
+
+/* 1 if another identified connection than `c` speaks for c's device. */
+static int device_has_other(const legacy_gateway *g, const legacy_conn *c)
+{
+    for (const legacy_conn *o = g->conns; o; o = o->next)
+        if (o != c && o->was_ready && !o->anonymous && strcmp(o->device, c->device) == 0) return 1;
+    return 0;
+}
+
+/* Tells the presence observer when c is its device's first or last connection. */
+static void tell_presence(legacy_gateway *g, legacy_conn *c, int online)
+{
+    if (!g->presence || c->anonymous || !c->tenant[0] || device_has_other(g, c)) return;
+    char address[64] = "";
+    if (online) lws_get_peer_simple(c->wsi, address, sizeof address);
+    g->presence(g->presence_ctx, c->tenant, c->role, c->device, online, address);
+}
+
+void legacy_gateway_on_presence(legacy_gateway *g, legacy_presence_fn fn, void *ctx)
+{
+    g->presence = fn;
+    g->presence_ctx = ctx;
+}
 
 static legacy_conn *find_conn(legacy_gateway *g, uint64_t id)
 {
@@ -280,6 +306,8 @@ static void make_ready(legacy_gateway *g, legacy_conn *c)
     char now[32];
     kb_iso_time(now, sizeof now);
     c->state = CONN_READY;
+    tell_presence(g, c, 1);
+    c->was_ready = 1;
     send_frame(c, legacy_frame_connected(c->client_id, device_role_name(c->role), c->anonymous ? NULL : c->device,
                                          c->tenant, now));
     if (c->role == DEVICE_KITCHEN) {
@@ -731,6 +759,7 @@ int legacy_gateway_ws_callback(void *ctx, struct lws *wsi, enum lws_callback_rea
         if (c) {
             if (c->state != CONN_CLOSING)
                 log_info("legacy %s %s disconnected", device_role_name(c->role), c->client_id);
+            if (c->was_ready) tell_presence(g, c, 0);
             free_conn(c);
         }
         return 0;

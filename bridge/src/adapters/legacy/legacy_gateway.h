@@ -39,6 +39,14 @@ void legacy_gateway_free(legacy_gateway *g);
 /* The registry was reloaded: drop connections it no longer allows. */
 void legacy_gateway_registry_changed(legacy_gateway *g);
 
+/* A registry device's legacy presence changed: its first connection is
+ * identified (online 1, address: where it connected from), or its last one
+ * closed (online 0, address ""). Anonymous clients have no presence.
+ * Called from the loop. */
+typedef void (*legacy_presence_fn)(void *ctx, const char *tenant, device_role role, const char *device, int online,
+                                   const char *address);
+void legacy_gateway_on_presence(legacy_gateway *g, legacy_presence_fn fn, void *ctx);
+
 /* The WebSocket reasons of the "http" protocol (ctx: the gateway). */
 int legacy_gateway_ws_callback(void *ctx, struct lws *wsi, enum lws_callback_reasons reason, void *in, size_t len);
 /* GET /clients: {"total", "clients": [{"id","type","connectedAt",...}]}. */

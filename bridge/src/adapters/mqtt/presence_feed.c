@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "clock.h"
+#include "json_util.h"
 #include "log.h"
+#include "secret.h"
 #include "topics.h"
 
 struct presence_feed {
@@ -14,7 +16,39 @@ struct presence_feed {
     presence *table;
     presence_changed_fn changed;
     void *ctx;
+    char boot[17]; /* this run of the bridge, in the legacy presence it writes */
 };
+
+static void publish_legacy(presence_feed *f, const char *topic, int online)
+{
+    char since[40];
+    kb_iso_time(since, sizeof since);
+    cJSON *doc = cJSON_CreateObject();
+    cJSON_AddBoolToObject(doc, "online", online);
+    if (online) {
+        cJSON_AddStringToObject(doc, "since", since);
+        cJSON_AddStringToObject(doc, "page", "legacy");
+    }
+    cJSON_AddStringToObject(doc, "via", "legacy");
+    cJSON_AddStringToObject(doc, "boot", f->boot);
+    char *text = cJSON_PrintUnformatted(doc);
+    cJSON_Delete(doc);
+    if (text) mqtt_link_publish(f->link, topic, text, strlen(text), 1, NULL);
+    free(text);
+}
+
+/* A legacy presence of an earlier run of the bridge that still says online. */
+static int stale_legacy(const presence_feed *f, const void *payload, size_t len)
+{
+    cJSON *doc = len ? json_parse_exact(payload, len) : NULL;
+    const cJSON *via = cJSON_GetObjectItemCaseSensitive(doc, "via");
+    const cJSON *boot = cJSON_GetObjectItemCaseSensitive(doc, "boot");
+    int stale = cJSON_IsString(via) && strcmp(via->valuestring, "legacy") == 0 &&
+                cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(doc, "online")) &&
+                (!cJSON_IsString(boot) || strcmp(boot->valuestring, f->boot) != 0);
+    cJSON_Delete(doc);
+    return stale;
+}
 
 static void on_presence(void *ctx, const char *topic, const void *payload, size_t len, int retained)
 {
@@ -28,6 +62,10 @@ static void on_presence(void *ctx, const char *topic, const void *payload, size_
     if (!d || strcmp(device_role_name(d->role), t.role) != 0 ||
         strcmp(tenant ? tenant->id : "", t.tenant) != 0)
         return;
+    if (stale_legacy(f, payload, len)) {
+        publish_legacy(f, topic, 0); /* its update comes back through here */
+        return;
+    }
     int changed = presence_update(f->table, t.device, payload, len, (double)kb_wall_ms());
     if (changed < 0) {
         log_warn("device %s sent a presence message that is not a presence document; ignored", t.device);
@@ -41,8 +79,8 @@ presence_feed *presence_feed_new(mqtt_link *link, registry *const *reg, presence
 {
     presence_feed *f = calloc(1, sizeof *f);
     if (!f) return NULL;
-    *f = (presence_feed){link, reg, table, changed, ctx};
-    if (mqtt_link_route(link, TOPIC_SUB_PRESENCE, 0, on_presence, f) ||
+    *f = (presence_feed){link, reg, table, changed, ctx, ""};
+    if (secret_hex(f->boot, 8) != 0 || mqtt_link_route(link, TOPIC_SUB_PRESENCE, 0, on_presence, f) ||
         mqtt_link_route(link, TOPIC_SUB_BOARD_PRESENCE, 0, on_presence, f)) {
         free(f);
         return NULL;
@@ -63,4 +101,11 @@ void presence_feed_forget_removed(presence_feed *f, const registry *old)
             mqtt_link_publish(f->link, topic, NULL, 0, 1, NULL);
         presence_update(f->table, d->username, NULL, 0, (double)kb_wall_ms());
     }
+}
+
+void presence_feed_publish_legacy(presence_feed *f, const char *tenant, device_role role, const char *device,
+                                  int online)
+{
+    char topic[TOPIC_MAX];
+    if (topic_presence(topic, sizeof topic, tenant, role, device) == 0) publish_legacy(f, topic, online);
 }

@@ -5,7 +5,12 @@
  * Subscribes outlet/tenant/+/+/+/presence and outlet/board/+/presence. A
  * message counts only if its topic's tenant and role match the registry's
  * entry for that device (the broker lets only the device itself write it;
- * this keeps a stale retained copy from another registry out). */
+ * this keeps a stale retained copy from another registry out).
+ *
+ * The bridge also writes the presence of devices connected through the
+ * legacy gateway ("via": "legacy"), marked with an id of this run of the
+ * bridge; one of an earlier run that still says online (the bridge died
+ * with the connection) is set offline when it arrives. */
 #ifndef KB_PRESENCE_FEED_H
 #define KB_PRESENCE_FEED_H
 
@@ -24,5 +29,8 @@ void presence_feed_free(presence_feed *f);
 /* Clears the retained presence of devices `old` has and the current
  * registry lacks (after a registry change). */
 void presence_feed_forget_removed(presence_feed *f, const registry *old);
+/* Publishes the retained presence of a device the legacy gateway connects. */
+void presence_feed_publish_legacy(presence_feed *f, const char *tenant, device_role role, const char *device,
+                                  int online);
 
 #endif

@@ -95,9 +95,10 @@ test('a session: HttpOnly SameSite cookie, no CORS header, and every POST needs 
 
 test('a change is saved atomically with a .bak, applied to the broker live, and unrelated devices stay connected', async () => {
   const s = await login();
-  const bystander = await mqttClient(bus, 'burger-pos');
+  // Devices of another tenant and of the same tenant stay on through the change.
+  const bystanders = await Promise.all(['burger-pos', 'pizza-pos', 'pizza-kitchen', 'pizza-oven'].map((u) => mqttClient(bus, u)));
   let closed = 0;
-  bystander.on('close', () => { closed++; });
+  for (const b of bystanders) b.on('close', () => { closed++; });
   const before = readFileSync(bus.registry, 'utf8');
   let o = await outlet(s);
   let r = await request('POST', '/api/station/add', as(s, { body: { version: o.version, tenant: 'pizza', station: 'grill' } }));
@@ -116,9 +117,8 @@ test('a change is saved atomically with a .bak, applied to the broker live, and 
   await waitFor(async () => {
     try { (await mqttClient(bus, 'pizza-grill')).end(true); return true; } catch { return false; }
   }, { what: 'the broker to know pizza-grill' });
-  assert.equal(closed, 0, 'burger-pos was not disconnected');
-  assert.ok(bystander.connected);
-  bystander.end(true);
+  assert.equal(closed, 0, 'no bystander was disconnected');
+  for (const b of bystanders) { assert.ok(b.connected); b.end(true); }
   assert.notEqual(readFileSync(bus.registry, 'utf8'), before);
 });
 
@@ -340,4 +340,29 @@ test('failed logins are rate-limited per address', async () => {
   const r = await request('POST', '/api/login', { body: { username: 'admin', password: 'admin' }, from: '127.0.0.11' });
   assert.equal(r.status, 429);
   assert.equal((await request('POST', '/api/login', { body: { username: 'admin', password: 'admin' }, from: '127.0.0.12' })).status, 200);
+});
+
+test('KB_ADMIN_BIND: /admin and /api answer only on that address; /pair, /api/pair and the pages everywhere; a bad value stops the bridge with one line', async () => {
+  const other = await startBus({ env: { KB_ADMIN_BIND: '127.0.0.2' } });
+  try {
+    const get = (p) => request('GET', p, { port: other.httpPort });
+    assert.equal((await get('/api/session')).status, 404);
+    assert.equal((await get('/admin')).status, 404);
+    assert.equal((await request('POST', '/api/login', { port: other.httpPort, body: { username: 'admin', password: 'admin' } })).status, 404);
+    const pair = await request('POST', '/api/pair', { port: other.httpPort, body: { code: 'ZZZZZZZZ' } });
+    assert.equal(pair.body.error, 'unknown_code', 'the pairing endpoint answers');
+    assert.equal((await get('/pair')).status, 200);
+    assert.equal((await get('/kitchen')).status, 200);
+    assert.equal((await get('/health')).status, 200);
+  } finally { await other.stop(); }
+  // The default answers on the address the HTTP port listens on.
+  assert.equal((await request('GET', '/api/session')).status, 401);
+  assert.equal((await request('GET', '/admin')).status, 200);
+  const { spawnSync } = await import('node:child_process');
+  const { BRIDGE_BIN } = await import('../lib/harness.mjs');
+  const run = spawnSync(BRIDGE_BIN, [], { env: { ...bus.bridgeEnv, KB_ADMIN_BIND: 'the-office' }, encoding: 'utf8', timeout: 5000 });
+  assert.equal(run.status, 2);
+  const lines = run.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, run.stderr);
+  assert.match(lines[0], /KB_ADMIN_BIND=the-office is not an IPv4 address/);
 });

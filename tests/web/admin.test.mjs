@@ -161,6 +161,7 @@ test('a new tenant: its card, no devices yet, and a choice in the device form', 
     assert.match(await admin.textContent('[data-testid=tenant-error]'), /a-z/);
     await admin.fill('[data-testid=tenant-id]', '');
     await admin.fill('[data-testid=tenant-name]', '');
+    assert.equal(await admin.textContent('[data-testid=tenant-error]'), '');
 });
 
 test('a pickup board for chosen tenants and an expo, from the same form', async () => {
@@ -190,8 +191,8 @@ test('a pickup board for chosen tenants and an expo, from the same form', async 
     await admin.click('[data-testid=device-add]');
     await until(admin, () => document.querySelector('[data-testid=device-error]').textContent.length > 0, null, { what: 'the duplicate refused' });
     assert.match(await admin.textContent('[data-testid=device-error]'), /burger-expo/);
-    // Back to a kitchen for the pairing below.
-    await admin.selectOption('[data-testid=device-role]', 'kitchen');
+    await admin.fill('[data-testid=device-username]', '');
+    assert.equal(await admin.textContent('[data-testid=device-error]'), '', 'the refusal goes once the form is changed');
 });
 
 test('pairing: the code in large type, its URL on this server, a countdown and the URL\'s QR code', async () => {
@@ -287,6 +288,7 @@ test('presence: the hub shows the grill tablet online, and offline once its brow
         return cells[0] === '1' && cells[1] !== '—' && Number(cells[2]) >= 1;
     }, null, { timeout: 10000, what: 'the overview: pizza has 1 open order and a screen online' });
     await until(admin, () => document.querySelector('#toast').hidden, null, { timeout: 8000, what: 'no toast over the screenshot' });
+    await admin.evaluate(() => window.scrollTo(0, 0));
     await admin.screenshot({ path: path.join(SHOTS, 'admin.png') });
 
     await closeDevice(tablet);

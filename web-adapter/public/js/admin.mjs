@@ -735,6 +735,12 @@ async function start() {
     deviceForm.tenant.addEventListener('change', fillStations);
     for (const r of deviceForm.querySelectorAll('input[name=board-scope]')) r.addEventListener('change', showRoleFields);
     $('#add-tenant').addEventListener('submit', onAddTenant);
+    // A refusal beside a form stays until the admin changes something in it.
+    for (const form of [deviceForm, $('#add-tenant')]) {
+        const clear = () => { $('.form-error', form).textContent = ''; };
+        form.addEventListener('input', clear);
+        form.addEventListener('change', clear);
+    }
     $('#pairing-close').addEventListener('click', () => { closePairing(); pollSoon(); });
     $('#pairing-revoke').addEventListener('click', revokePairing);
     $('#pairing-new').addEventListener('click', () => pairing && openPairing(pairing.username));

@@ -389,7 +389,8 @@ function applyPresence() {
     }
     if (legacy.length) {
         $('#legacy').hidden = false;
-        $('#legacy').textContent = `Legacy sync clients connected: ${legacy.length} (${legacy.map((c) => c.id || c.client_id || c.username || '?').join(', ')})`;
+        const who = (c) => `${c.device || 'anonymous'} (${[c.type, c.tenant].filter(Boolean).join(', ') || '?'})`;
+        $('#legacy').textContent = `Old sync clients connected: ${legacy.length}: ${legacy.map(who).join('; ')}`;
     } else {
         $('#legacy').hidden = true;
     }

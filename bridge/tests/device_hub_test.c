@@ -28,6 +28,7 @@
 #include <cjson/cJSON.h>
 
 #include "admin_sessions.h"
+#include "broker_log.h"
 #include "pairing.h"
 #include "presence.h"
 #include "ratelimit.h"
@@ -1109,6 +1110,34 @@ static void test_registry_store(void)
     CHECK(entries_in(dir) == 0);
 }
 
+/* The broker's "New client connected" log lines: where a device connected from. */
+static void test_broker_log(void)
+{
+    char addr[64], user[33];
+    const char *tcp = "2026-12-01T21:10:00: New client connected from 192.168.1.23:51234 as kb-pizza-pos-x (p5, c0, k60, u'pizza-pos').";
+    CHECK(broker_log_connected(tcp, strlen(tcp), addr, sizeof addr, user, sizeof user) == 1);
+    CHECK(strcmp(addr, "192.168.1.23") == 0 && strcmp(user, "pizza-pos") == 0);
+    const char *ws = "1796159233: New client connected from ::ffff:10.0.0.7:32928 as ws-1 (p2, c1, k60, u'court-board').";
+    CHECK(broker_log_connected(ws, strlen(ws), addr, sizeof addr, user, sizeof user) == 1);
+    CHECK(strcmp(addr, "10.0.0.7") == 0 && strcmp(user, "court-board") == 0);
+    /* Not a connect, no username, cut short, or longer than a log line. */
+    static const char *const others[] = {
+        "1: New connection from 127.0.0.1:44158 on port 1883.",
+        "1: Client kb-test-1 disconnected.",
+        "1: New client connected from 127.0.0.1:44158 as anon (p2, c1, k60).",
+        "1: New client connected from 127.0.0.1:44158 as x (p2, c1, k60, u'unterminated",
+        "1: New client connected from  as x (p2, c1, k60, u'a').",
+        ""};
+    for (size_t i = 0; i < sizeof others / sizeof *others; i++)
+        CHECK(broker_log_connected(others[i], strlen(others[i]), addr, sizeof addr, user, sizeof user) == 0);
+    char longline[2048];
+    memset(longline, 'a', sizeof longline);
+    CHECK(broker_log_connected(longline, sizeof longline, addr, sizeof addr, user, sizeof user) == 0);
+    /* Truncated to the buffers, never past them. */
+    char small[5];
+    CHECK(broker_log_connected(tcp, strlen(tcp), small, sizeof small, user, sizeof user) == 1 && strcmp(small, "192.") == 0);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir)) {
@@ -1123,6 +1152,7 @@ int main(void)
     test_registry_version();
     test_presence();
     test_registry_store();
+    test_broker_log();
     rmdir(dir);
     return check_report();
 }

@@ -29,6 +29,7 @@
 #define TOPIC_SUB_UPLINK_SEEN "outlet/uplink/seen/+"
 #define TOPIC_SUB_PRESENCE "outlet/tenant/+/+/+/presence"
 #define TOPIC_SUB_BOARD_PRESENCE "outlet/board/+/presence"
+#define TOPIC_BROKER_LOG_NOTICE "$SYS/broker/log/N"
 #define TOPIC_HEALTH "outlet/bridge/health"
 #define TOPIC_DYNSEC "$CONTROL/dynamic-security/v1"
 #define TOPIC_DYNSEC_RESPONSE "$CONTROL/dynamic-security/v1/response"

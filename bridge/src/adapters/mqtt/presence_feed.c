@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker_log.h"
 #include "clock.h"
 #include "json_util.h"
 #include "log.h"
@@ -74,6 +75,18 @@ static void on_presence(void *ctx, const char *topic, const void *payload, size_
     if (changed && f->changed) f->changed(f->ctx, t.device, presence_online(f->table, t.device));
 }
 
+/* Where a device connected from, as the broker logs it. */
+static void on_broker_log(void *ctx, const char *topic, const void *payload, size_t len, int retained)
+{
+    (void)topic;
+    (void)retained;
+    presence_feed *f = ctx;
+    char address[64], user[REGISTRY_ID_MAX + 1];
+    if (broker_log_connected(payload, len, address, sizeof address, user, sizeof user) &&
+        registry_find_device(*f->registry, user))
+        presence_note_address(f->table, user, address, 0, (double)kb_wall_ms());
+}
+
 presence_feed *presence_feed_new(mqtt_link *link, registry *const *reg, presence *table, presence_changed_fn changed,
                                  void *ctx)
 {
@@ -81,7 +94,8 @@ presence_feed *presence_feed_new(mqtt_link *link, registry *const *reg, presence
     if (!f) return NULL;
     *f = (presence_feed){link, reg, table, changed, ctx, ""};
     if (secret_hex(f->boot, 8) != 0 || mqtt_link_route(link, TOPIC_SUB_PRESENCE, 0, on_presence, f) ||
-        mqtt_link_route(link, TOPIC_SUB_BOARD_PRESENCE, 0, on_presence, f)) {
+        mqtt_link_route(link, TOPIC_SUB_BOARD_PRESENCE, 0, on_presence, f) ||
+        mqtt_link_route(link, TOPIC_BROKER_LOG_NOTICE, 0, on_broker_log, f)) {
         free(f);
         return NULL;
     }

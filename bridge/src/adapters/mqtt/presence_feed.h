@@ -11,6 +11,8 @@
  * legacy gateway ("via": "legacy"), marked with an id of this run of the
  * bridge; one of an earlier run that still says online (the bridge died
  * with the connection) is set offline when it arrives. */
+/* It also reads the broker's notice log ($SYS/broker/log/N) for where each
+ * device connected from (model/broker_log.c). */
 #ifndef KB_PRESENCE_FEED_H
 #define KB_PRESENCE_FEED_H
 

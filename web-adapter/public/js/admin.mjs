@@ -176,8 +176,10 @@ async function onLogin(ev) {
         await enter();
     } catch (e) {
         session = null;
-        err.textContent = e.code === 'bad_login' ? (e.message || 'Wrong admin name or password.')
-            : e.code === 'not_admin' ? (e.message || `“${username}” is not an admin account.`) : e.message;
+        // The bridge's 400 here is worded for a program ("send {username, password}"): say it for a person.
+        err.textContent = e.code === 'bad_request' ? `“${username}” cannot be an admin name: names are lower-case letters, digits, “-” and “_”.`
+            : e.code === 'bad_login' ? (e.message || 'Wrong admin name or password.')
+                : e.code === 'not_admin' ? (e.message || `“${username}” is not an admin account.`) : e.message;
     } finally {
         button.disabled = false;
     }

@@ -8,6 +8,12 @@
 //   await bus.submitOrder({...});          // POS: resolves on accepted/duplicate ack
 //   bus.onOrder(ev => ...);                // kitchen + POS: {type: 'new'|'update'|'closed', order, ...}
 //   await bus.setStatus('A-1001', 'ready') // kitchen
+//   bus.onPresence(({synced, docs}) =>     // which screens of the tenant are on
+//       synced && presenceWarnings(docs, bus.info));   // e.g. [{key: 'kitchen', text: 'No kitchen screen is on for ...'}]
+//
+// In a page the bus announces the device's own presence (docs/CONTRACT.md,
+// "Presence"): {"online": true} while connected, its MQTT will {"online":
+// false} when it is gone, and {"online": false} on close() or pagehide.
 //
 // Every submit and status change goes through a durable outbox in IndexedDB and
 // stays there until the bridge acks it, so a reload, a closed tab, a broker or
@@ -18,7 +24,8 @@
 // "Browser modules"): bus.mjs puts a device's connection together from
 // link.mjs (connection, backoff, state), topics.mjs, snapshot.mjs,
 // order-view.mjs (the duplicate filter), outbox.mjs (+ outbox-idb.mjs),
-// status.mjs (the lifecycle) and device.mjs; compat.mjs is the compatibility
+// status.mjs (the lifecycle), device.mjs and presence.mjs (presence topics and
+// what they say); compat.mjs is the compatibility
 // layer with the old local-sync client (broadcastOrderToKitchen,
 // broadcastOrderUpdate, onNewOrder, acknowledgeOrder, localSyncStatus /
 // kitchenSyncStatus / liveOrders stores).
@@ -28,6 +35,7 @@ export { nextStatus } from './kb/status.mjs';
 export { writable } from './kb/store.mjs';
 export { stableClientId, newOrderNumber } from './kb/device.mjs';
 export { KitchenBus, connect, loadConfig } from './kb/bus.mjs';
+export { presenceTopic, boardPresenceTopic, tenantPresenceFilter, presenceSummary, presenceWarnings } from './kb/presence.mjs';
 export {
     localSyncStatus, kitchenSyncStatus, liveOrders,
     connectToLocalSync, connectKitchenToLocalSync, disconnectFromLocalSync,

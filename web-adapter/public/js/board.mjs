@@ -10,13 +10,16 @@
 // tenant's orders and keeps an outbox; a board sends nothing), so it keeps its
 // own small connection here, on the same kb/ modules: link.mjs (connection,
 // backoff, live/degraded/offline), topics.mjs, device.mjs and clock.mjs (the
-// "ready since" runs on the bridge's clock).
+// "ready since" runs on the bridge's clock). Like every device a page connects
+// it announces its presence (kb/presence.mjs): outlet/board/<me>/presence, with
+// its will; it may read no one's presence.
 import mqtt from '../vendor/mqtt.esm.js';
 import { Link, OFFLINE, connectionState, describeError } from '../kb/link.mjs';
 import { HEALTH_TOPIC, boardTopic, deviceInfoTopic } from '../kb/topics.mjs';
 import { loadInfo, lockClientId, saveInfo, stableClientId, tabClientId } from '../kb/device.mjs';
 import { safeJson } from '../kb/util.mjs';
 import { bridgeNow, clockOffset, keepClock } from '../kb/clock.mjs';
+import { devicePresenceTopic, offlineDoc, onlineDoc } from '../kb/presence.mjs';
 import { loadConfig } from '../kitchen-bus.mjs';
 import { $, el, logout, showConnection, toast } from './common.mjs';
 import { createAlerts } from './alerts.mjs';
@@ -60,10 +63,11 @@ function boardInfo(doc) {
 
 /** One board device's connection: device info and health, then its tenants' board topics. */
 class BoardConnection {
-    constructor({ url, username, password }) {
+    constructor({ url, username, password, version }) {
         this.url = url;
         this.username = username;
         this.password = password ?? '';
+        this.version = version;
         this.clientId = stableClientId(username);
         this.info = boardInfo(safeJson(loadInfo(username)));
         this.health = null;
@@ -90,35 +94,89 @@ class BoardConnection {
             url: this.url,
             // Nothing queued for a board is worth keeping: every document is retained.
             options: { clientId: this.clientId, username: this.username, password: this.password,
-                properties: { sessionExpiryInterval: 60 }, keepalive: 10 },
+                properties: { sessionExpiryInterval: 60 }, keepalive: 10,
+                ...(this._will() ? { will: this._will() } : {}) },
             on: {
                 connect: (connack, epoch) => this._onConnect(epoch),
-                close: (was) => this._onClose(was),
-                error: (err) => { const d = describeError(err); this.lastError = d.message; this.authRefused = d.refused; this._setState(); },
+                close: (was, restarted) => this._onClose(was, restarted),
+                error: (err) => this._onError(err),
                 message: (topic, payload) => this._onMessage(topic, payload),
                 retry: () => this._setState(),
             },
         });
         this.link.start();
         this.timer = setInterval(() => this._setState(), 1000);      // the "retrying in N s" countdown
+        // A closed, reloaded or navigated page says goodbye (best effort); one
+        // back from the back/forward cache connects again.
+        this.pageHandlers = {
+            pagehide: () => { if (!this.link.closedByUser) { this._sayOffline(); this.link.stop(); this.link.end(); } },
+            pageshow: (ev) => { if (ev.persisted) this.link.resume(); },
+        };
+        for (const [name, fn] of Object.entries(this.pageHandlers)) addEventListener(name, fn);
         this._setState();
         return this;
     }
 
+    /** Stops for good, saying {"online": false} first (a clean DISCONNECT suppresses the will). */
     async close() {
         this.link?.stop();
         clearInterval(this.timer);
-        await this.link?.end();
+        for (const [name, fn] of Object.entries(this.pageHandlers || {})) removeEventListener(name, fn);
+        const said = await this._sayOffline();
+        await this.link?.end(said === false);
         this.releaseLock?.();
     }
 
     reconnectNow() { this.link?.reconnectNow(); }
+
+    // ---- presence (docs/CONTRACT.md "Presence") ----
+    /** {"online": false} on outlet/board/<me>/presence, once the info says this is a board. */
+    _will() {
+        const topic = this.info?.role === ROLE ? devicePresenceTopic(this.info, this.username) : null;
+        return topic ? { topic, payload: JSON.stringify(offlineDoc(this.info)), qos: 1, retain: true } : null;
+    }
+
+    _announce() {
+        const will = this.link?.willAtConnect;
+        if (!will || this.noPresence || !this.connected || this.link.closedByUser) return;
+        const doc = onlineDoc({ since: new Date(bridgeNow()).toISOString(), page: location.pathname, version: this.version,
+            userAgent: navigator.userAgent });
+        this.link.publish(will.topic, JSON.stringify(doc), () => {}, { retain: true });
+    }
+
+    /** Resolves true once the broker has {"online": false}, false if not in time, null if there is nothing to say. */
+    _sayOffline(timeoutMs = 2000) {
+        const will = this.link?.willAtConnect;
+        if (!will || this.noPresence || !this.connected) return Promise.resolve(null);
+        return new Promise((resolve) => {
+            const timer = setTimeout(() => resolve(false), timeoutMs);
+            this.link.publish(will.topic, will.payload, (err) => { clearTimeout(timer); resolve(!err); }, { retain: true });
+        });
+    }
+
+    _onError(err) {
+        const d = describeError(err);
+        if (d.refused && this.link?.options.will && !this.willRefused) {
+            // A will topic the broker does not grant is refused like a bad password: try without it once.
+            this.willRefused = true;
+            this.link.setWill(null);
+            this.lastError = `${d.message} (with its presence will; trying without it)`;
+        } else {
+            this.lastError = d.message;
+            this.authRefused = d.refused;
+        }
+        this._setState();
+    }
 
     async _onConnect(epoch) {
         this.lastError = null;
         this.authRefused = false;
         this.subscribed = false;
         this.boardsKey = null;
+        // In without the will it was refused with: no presence now, the next connection tries again.
+        this.noPresence = Boolean(this.willRefused);
+        if (this.willRefused) { this.willRefused = false; this.link.setWill(this._will()); }
+        this._announce();
         this._setState();
         try {
             await this.link.subscribe([deviceInfoTopic(this.username), HEALTH_TOPIC]);
@@ -128,11 +186,11 @@ class BoardConnection {
         }
     }
 
-    _onClose(was) {
+    _onClose(was, restarted = false) {
         this.subscribed = false;
         this.boardsKey = null;
         this.health = null;
-        if (was) this.lastError = 'connection to the broker lost';
+        if (was && !restarted) this.lastError = 'connection to the broker lost';
         this._setState();
     }
 
@@ -173,6 +231,14 @@ class BoardConnection {
         this.info = info;
         saveInfo(this.username, info);
         for (const fn of this.listeners.info) fn(info);
+        const want = this._will();
+        const have = this.link.willAtConnect;
+        if (want && !this.noPresence && this.connected && (!have || have.topic !== want.topic)) {
+            // Nothing cached at the first connect, so no will: connect again, once, with it.
+            this.link.setWill(want);
+            this.link.restart();
+            return;
+        }
         this._subscribeBoards(this.link.epoch);
         this._setState();
     }
@@ -212,7 +278,7 @@ async function login() {
     }
     for (;;) {
         if (!creds) creds = await askLogin();
-        const c = await new BoardConnection({ url: cfg.url, ...creds }).start();
+        const c = await new BoardConnection({ url: cfg.url, version: cfg.version, ...creds }).start();
         const verdict = await firstVerdict(c);
         if (verdict === 'ok') {
             localStorage.setItem(LOGIN_KEY, JSON.stringify(creds));

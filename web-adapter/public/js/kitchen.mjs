@@ -14,9 +14,11 @@
 // A rush fits the screen: tickets are laid out in columns and pages
 // (js/paging.mjs), a tall ticket continuing in the next column; bump-bar keys
 // flip the pages and the "+N more" says what is off the page. Every age and
-// the clock run on the bridge's clock (kb/clock.mjs).
+// the clock run on the bridge's clock (kb/clock.mjs). The whole-order and expo
+// screens say which stations have screens but none on (presence, kb/presence.mjs).
 import { nextStatus, recallStatus, nextPartStatus, recallPartStatus, isPartDone, isReady } from '../kb/status.mjs';
 import { bridgeNow, clockMeasured, clockOffset, keepClock } from '../kb/clock.mjs';
+import { presenceWarnings } from '../kb/presence.mjs';
 import { $, el, formatAge, login, logout, showConnection, STATUS_LABEL, toast } from './common.mjs';
 import { createAlerts } from './alerts.mjs';
 import { layoutPages, clampPage, flipPage, pageOfTicket, hiddenCount, slotKey, slotTicket, columnCount } from './paging.mjs';
@@ -45,6 +47,8 @@ const kb = window.__kb = {
     paging: () => ({ page, pages: layout.pages.length, shown: shownOnPage(), hidden: layout.hidden, total: layout.list.length,
         settled: settled() }),
     clock: () => ({ measured: clockMeasured(), offset: clockOffset(), now: bridgeNow() }),
+    /** The presence warnings shown now (texts). */
+    warnings: () => [...document.querySelectorAll('#presence-warning [data-warning]')].map((n) => n.textContent),
 };
 const alerts = createAlerts(kb, { toast });
 
@@ -609,6 +613,23 @@ function setMode(info) {
     render();
 }
 
+// ---- presence ------------------------------------------------------------------
+let presence = { synced: false, docs: new Map() };
+
+/** "No screen is on for station <s>" for each station with screens, none on
+ *  (whole-order and expo screens; kb/presence.mjs decides). One banner. */
+function renderPresence() {
+    const box = $('#presence-warning');
+    const warnings = presence.synced && bus?.info ? presenceWarnings(presence.docs, bus.info) : [];
+    const text = warnings.map((w) => w.key).join('\n');
+    if (text === box.dataset.shown) return;           // unchanged: no layout change either
+    box.dataset.shown = text;
+    box.hidden = warnings.length === 0;
+    box.replaceChildren(...warnings.flatMap((w, i) => [
+        ...(i ? [el('span', { class: 'sep', text: '·' })] : []),
+        el('span', { 'data-warning': w.key, 'data-station': w.station, text: w.text })]));
+}
+
 // ---- start --------------------------------------------------------------------
 function start() {
     alerts.installSound();
@@ -646,7 +667,8 @@ function start() {
         onBus: (b) => {
             bus = kb.bus = b;
             $('#device').textContent = b.username;
-            b.onInfo(setMode);
+            b.onInfo((info) => { setMode(info); renderPresence(); });
+            b.onPresence((p) => { presence = p; renderPresence(); });
             showConnection(b, $('#conn'), (s) => { kb.state = s.state; kb.reason = s.reason; kb.stateLog.push(s.state); });
             b.onOutbox((size) => {
                 const o = $('#outbox');

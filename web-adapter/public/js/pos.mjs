@@ -1,5 +1,8 @@
 // The POS page (/pos): order entry for trying the bus and for outlets without a POS.
+// A plain banner says when no kitchen screen of the tenant is on (presence,
+// kb/presence.mjs); orders are taken all the same.
 import { canMove, isOpen } from '../kb/status.mjs';
+import { presenceWarnings } from '../kb/presence.mjs';
 import { $, el, login, logout, showConnection, STATUS_LABEL, toast } from './common.mjs';
 
 const MENUS = {
@@ -15,6 +18,8 @@ const FALLBACK_MENU = [['Main', 'kitchen'], ['Side', 'kitchen'], ['Dessert', 'co
 const kb = window.__kb = {
     state: 'offline', reason: 'starting', outbox: 0, bus: null, stateLog: [],
     recent: () => [...recent.values()].map((r) => ({ ...r })),
+    /** The presence warnings shown now (texts). */
+    warnings: () => [...document.querySelectorAll('#presence-warning [data-warning]')].map((n) => n.textContent),
 };
 
 let bus = null;
@@ -163,6 +168,20 @@ async function act(n, status) {
     }
 }
 
+// ---- presence ----------------------------------------------------------------------
+let presence = { synced: false, docs: new Map() };
+
+/** The banner under the bar: shown only once the tenant's presence is known
+ *  (offline, the connection pill already says so). */
+function renderPresence() {
+    const box = $('#presence-warning');
+    const warnings = presence.synced && bus?.info ? presenceWarnings(presence.docs, bus.info) : [];
+    box.hidden = warnings.length === 0;
+    box.replaceChildren(...warnings.flatMap((w, i) => [
+        ...(i ? [el('span', { class: 'sep', text: '·' })] : []),
+        el('span', { 'data-warning': w.key, text: w.text })]));
+}
+
 // ---- start ------------------------------------------------------------------------
 $('#submit').addEventListener('click', submit);
 $('#logout').addEventListener('click', () => logout('pos'));
@@ -178,7 +197,9 @@ login('pos', {
             $('#tenant-name').textContent = `${info.tenant_name || info.tenant} POS`;
             document.title = `${info.tenant_name || info.tenant} POS · Kitchen Bus`;
             renderMenu();
+            renderPresence();
         });
+        b.onPresence((p) => { presence = p; renderPresence(); });
         showConnection(b, $('#conn'), (s) => { kb.state = s.state; kb.reason = s.reason; kb.stateLog.push(s.state); renderRecent(); });
         b.onOutbox((size) => {
             const o = $('#outbox');

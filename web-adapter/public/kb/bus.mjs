@@ -10,6 +10,8 @@
 //                   (stored in IndexedDB by outbox-idb.mjs)
 //   device.mjs      the client id and device info kept in localStorage
 //   stats.mjs       raw message counts for support and tests
+//   presence.mjs    the device's presence (its will, online/offline) and,
+//                   for onPresence(), its tenant's screens
 import mqtt from '../vendor/mqtt.esm.js';
 import { Link, OFFLINE, connectionState, describeError } from './link.mjs';
 import { HEALTH_TOPIC, classifyTenantTopic, deviceInfoTopic, deviceTopics } from './topics.mjs';
@@ -21,9 +23,17 @@ import { loadInfo, lockClientId, newOrderNumber, saveInfo, stableClientId, tabCl
 import { countMessage, newStats } from './stats.mjs';
 import { safeJson } from './util.mjs';
 import { isPartStatus } from './status.mjs';
+import { bridgeNow } from './clock.mjs';
+import { devicePresenceTopic, isOnline, offlineDoc, onlineDoc, parsePresenceTopic, tenantPresenceFilter } from './presence.mjs';
 
 /** How long to wait for the snapshot's end marker before giving up on it. */
 const SYNC_TIMEOUT_MS = 3000;
+/** How long a deliberate close waits for the broker to take {"online": false}
+ *  before it drops the socket instead (then the will says it). */
+const GOODBYE_TIMEOUT_MS = 2000;
+/** The last /config.json loadConfig() read: the bridge's version for presence. */
+let lastConfig = null;
+const inPage = () => typeof location !== 'undefined' && typeof addEventListener === 'function';
 
 export class KitchenBus {
     /**
@@ -37,6 +47,9 @@ export class KitchenBus {
      * @param {number} [o.backoffMaxMs] reconnect delay cap (default 10000)
      * @param {number} [o.resendAfterMs] re-send an entry the bridge has not acked after this long (default 8000)
      * @param {number} [o.keepalive] MQTT keepalive seconds (default 10: a dead Wi-Fi shows within ~15 s)
+     * @param {boolean} [o.presence] announce this device's presence, with its will (docs/CONTRACT.md
+     *                  "Presence"; default: on in a page, off elsewhere, e.g. in Node)
+     * @param {string} [o.version] the bridge's version to announce (default: /config.json's, once loadConfig() read it)
      */
     constructor(o) {
         if (!o || !o.url || !o.username) throw new Error('connect({url, username, password}) needs url and username');
@@ -51,6 +64,8 @@ export class KitchenBus {
         this.resendAfterMs = o.resendAfterMs ?? 8000;
         this.keepalive = o.keepalive ?? 10;
         this.log = o.log || (() => {});
+        this.presenceOn = o.presence ?? inPage();
+        this.version = o.version;
 
         const cached = loadInfo(this.username);
         this.info = cached ? safeJson(cached) : null;            // {device, role, tenant, tenant_name, outlet}
@@ -58,7 +73,14 @@ export class KitchenBus {
         this.subscribed = false;                                 // tenant topics subscribed on this connection
         this.lastError = null;
         this.state = { state: OFFLINE, reason: 'connecting', since: Date.now(), outbox: 0 };
-        this.listeners = { order: new Set(), state: new Set(), ack: new Set(), outbox: new Set(), info: new Set() };
+        this.listeners = { order: new Set(), state: new Set(), ack: new Set(), outbox: new Set(), info: new Set(), presence: new Set() };
+        // Presence: the tenant's documents (topic -> doc) once onPresence() asked for them.
+        this.presence = new Map();
+        this.presenceSynced = false;                             // every retained one has arrived on this connection
+        this.watchingPresence = false;
+        this.presenceMarker = null;                              // the epoch whose next info message ends the presence snapshot
+        this.willRefused = false;                                // the broker refused the last CONNECT, which had a will
+        this.noPresence = false;                                 // this connection has no will (refused): say nothing
 
         this.link = null;                                        // made by start() (the client id may change first)
         this.snapshot = new SnapshotSync();
@@ -106,12 +128,14 @@ export class KitchenBus {
                 password: this.password,
                 properties: { sessionExpiryInterval: this.sessionExpiry },
                 keepalive: this.keepalive,
+                // Known from the cached info: the will is there from the first CONNECT.
+                ...(this._will() ? { will: this._will() } : {}),
             },
             backoffMinMs: this.backoffMinMs,
             backoffMaxMs: this.backoffMaxMs,
             on: {
                 connect: (connack, epoch) => this._onConnect(connack, epoch),
-                close: (was) => this._onClose(was),
+                close: (was, restarted) => this._onClose(was, restarted),
                 error: (err) => this._onError(err),
                 message: (topic, payload, packet) => this._onMessage(topic, payload, packet),
                 retry: () => this._setState(),
@@ -119,6 +143,7 @@ export class KitchenBus {
         });
         this.link.start();
         this.timer = setInterval(() => this._tick(), 1000);
+        this._listenPage();
         this._setState();
         return this;
     }
@@ -138,12 +163,15 @@ export class KitchenBus {
         }
     }
 
-    /** Stop for good (the outbox stays in IndexedDB for next time). */
+    /** Stop for good (the outbox stays in IndexedDB for next time). The device
+     *  says {"online": false} first: the clean DISCONNECT suppresses its will. */
     async close() {
         this.link?.stop();
         clearInterval(this.timer);
+        this._unlistenPage();
         this.view.dispose();
-        await (this.link ? this.link.end() : Promise.resolve());
+        const said = await this._sayOffline(GOODBYE_TIMEOUT_MS);
+        await (this.link ? this.link.end(said === false) : Promise.resolve());
         this.releaseLock?.();
         if (this.link) this.link.connected = false;
         this._setState('closed');
@@ -154,18 +182,30 @@ export class KitchenBus {
 
     _onError(err) {
         const { message, refused } = describeError(err);
+        if (refused && this.link?.options.will && !this.willRefused) {
+            // Mosquitto refuses a CONNECT whose will topic the device may not
+            // write (a bridge that does not grant presence yet) as it refuses a
+            // bad password: try once without the will before calling it a refused login.
+            this.willRefused = true;
+            this.link.setWill(null);
+            this.lastError = `${message} (with its presence will; trying without it)`;
+            this.log('mqtt error', this.lastError);
+            this._setState();
+            return;
+        }
         this.lastError = message;
         this.authRefused = refused;
         this.log('mqtt error', this.lastError);
         this._setState();
     }
 
-    _onClose(was) {
+    _onClose(was, restarted = false) {
         this.subscribed = false;
         this.snapshot.reset();
         this.health = null;                                      // learnt again from the retained copy
-        if (was) this.lastError = 'connection to the broker lost';
+        if (was && !restarted) this.lastError = 'connection to the broker lost';
         this.outbox.unsend();                                    // everything unacked is re-sent next time
+        this._presenceLost();
         this._setState();
     }
 
@@ -173,14 +213,23 @@ export class KitchenBus {
         this.lastError = null;
         this.authRefused = false;
         this.sessionPresent = Boolean(connack?.sessionPresent);
+        // Let in without the will it was refused with: no presence on this
+        // connection; the next one tries with it again (the bridge granting
+        // presence changes the device's role, which makes the broker drop it).
+        this.noPresence = this.willRefused;
+        if (this.willRefused) {
+            this.willRefused = false;
+            this.link.setWill(this._will());
+        }
         this._setState();
         try {
             if (!this.info) {
                 // We do not know our tenant yet: the bridge tells us (retained).
                 this.waitingInfo = true;
                 await this.link.subscribe([deviceInfoTopic(this.username), HEALTH_TOPIC]);
-                return;              // _onInfo continues with _subscribeTenant
+                return;              // _onInfo continues (a reconnect with the will, or _subscribeTenant)
             }
+            this._announce();
             await this._subscribeTenant(epoch);
         } catch (err) {
             if (epoch === this.epoch) { this.lastError = err.message; this._setState(); }
@@ -195,6 +244,8 @@ export class KitchenBus {
         // 1. The tenant topics: the broker sends the retained open orders right after the SUBACK.
         await this.link.subscribe([t.ack, t.events, t.orders].filter(Boolean));
         if (epoch !== this.epoch) return;
+        // (The tenant's presence, if asked for: on its own, as a refusal is no reason to stop.)
+        if (this.watchingPresence) this._subscribePresence(epoch);
         // 2. Then health + info again: their retained copies arrive after every retained
         //    order, so the info message marks the end of the open-order snapshot.
         this.snapshot.markerSent();
@@ -207,12 +258,116 @@ export class KitchenBus {
         this._pump();
     }
 
+    // ---- presence -----------------------------------------------------------
+    /** This device's will: {"online": false} on its presence topic, retained,
+     *  QoS 1; null while its topic is unknown (no info yet) or presence is off. */
+    _will() {
+        const topic = this.presenceOn ? devicePresenceTopic(this.info, this.username) : null;
+        return topic ? { topic, payload: JSON.stringify(offlineDoc(this.info)), qos: 1, retain: true } : null;
+    }
+
+    /** Connected with the will it has now: {"online": true, ...}, retained. */
+    _announce() {
+        const will = this.link?.willAtConnect;
+        if (!this.presenceOn || !will || this.noPresence || !this.connected || this.closedByUser) return;
+        const doc = onlineDoc({
+            since: new Date(bridgeNow()).toISOString(),
+            page: typeof location !== 'undefined' ? location.pathname : undefined,
+            version: this.version ?? lastConfig?.version,
+            userAgent: typeof navigator !== 'undefined' ? navigator.userAgent : undefined,
+            station: this.info?.station,
+        });
+        this.link.publish(will.topic, JSON.stringify(doc), (err) => { if (err) this.log('presence', err.message); }, { retain: true });
+    }
+
+    /** Says {"online": false} (the will's payload) and resolves true once the
+     *  broker has it, false if it cannot be said or took too long, null if there
+     *  was nothing to say (no presence on this connection). */
+    _sayOffline(timeoutMs) {
+        const will = this.link?.willAtConnect;
+        if (!this.presenceOn || !will || this.noPresence || !this.connected) return Promise.resolve(null);
+        return new Promise((resolve) => {
+            const timer = setTimeout(() => resolve(false), timeoutMs);
+            this.link.publish(will.topic, will.payload, (err) => { clearTimeout(timer); resolve(!err); }, { retain: true });
+        });
+    }
+
+    /** The will this connection was made with is not the one the info asks
+     *  for (none yet, another topic or station): connect again with it. */
+    _needsNewWill() {
+        const want = this._will();
+        const have = this.link?.willAtConnect;
+        if (!want || this.noPresence || !this.connected) return false;
+        return !have || have.topic !== want.topic || have.payload !== want.payload;
+    }
+
+    /** A page going away (closed, reloaded, navigated) says goodbye, best
+     *  effort; one restored from the back/forward cache connects again. */
+    _listenPage() {
+        if (!this.presenceOn || !inPage()) return;
+        this.pageHandlers = {
+            pagehide: () => {
+                if (this.closedByUser) return;
+                this._sayOffline(GOODBYE_TIMEOUT_MS);
+                this.link.stop();
+                this.link.end();
+            },
+            pageshow: (ev) => { if (ev.persisted) this.link.resume(); },
+        };
+        for (const [name, fn] of Object.entries(this.pageHandlers)) addEventListener(name, fn);
+    }
+
+    _unlistenPage() {
+        for (const [name, fn] of Object.entries(this.pageHandlers || {})) removeEventListener(name, fn);
+        this.pageHandlers = null;
+    }
+
+    /** Subscribes to the tenant's presence; its retained documents are all
+     *  in when the info (re-subscribed behind it) arrives. */
+    _subscribePresence(epoch, marker = false) {
+        this.presence.clear();                                   // every retained one comes again
+        this.presenceSynced = false;
+        // The next info message ends it: the info is subscribed right behind
+        // (_subscribeTenant's marker, or here for a late onPresence()), and
+        // messages on one connection arrive in order.
+        this.presenceMarker = epoch;
+        this._emitPresence();
+        this.link.subscribe([tenantPresenceFilter(this.info.tenant)]).catch((err) => {
+            if (epoch !== this.epoch) return;
+            this.log('presence', err.message);                  // refused: no presence to show
+            this.presenceMarker = null;
+            if (this.presenceSynced) { this.presenceSynced = false; this._emitPresence(); }
+        });
+        if (marker) this.link.subscribe([deviceInfoTopic(this.username)]).catch(() => {});
+    }
+
+    _presenceLost() {
+        this.presenceMarker = null;
+        if (this.presenceSynced) { this.presenceSynced = false; this._emitPresence(); }
+    }
+
+    _onPresence(topic, doc) {
+        if (doc === undefined) this.presence.delete(topic); else this.presence.set(topic, doc);
+        // Our own document says offline while we are on (a second tab of this
+        // device closed, or an old connection's will came late): on again.
+        if (topic === this.link?.willAtConnect?.topic && !isOnline(doc)) this._announce();
+        this._emitPresence();
+    }
+
+    _emitPresence() {
+        const p = { synced: this.presenceSynced, docs: this.presence };
+        for (const fn of [...this.listeners.presence]) {
+            try { fn(p); } catch (err) { console.error('onPresence listener failed', err); }
+        }
+    }
+
     // ---- incoming ---------------------------------------------------------
     _onMessage(topic, payload, packet) {
         const doc = safeJson(payload);
         if (topic === HEALTH_TOPIC) return this._onHealth(doc);
         if (topic === deviceInfoTopic(this.username)) return this._onInfo(doc);
         if (!this.info) return;
+        if (this.watchingPresence && parsePresenceTopic(topic, this.info.tenant)) return this._onPresence(topic, doc);
         const m = classifyTenantTopic(topic, this._topics());
         if (!m) return;
         countMessage(this.stats, m.kind, doc);
@@ -234,7 +389,21 @@ export class KitchenBus {
         const changed = !this.info || this.info.tenant !== doc.tenant || this.info.role !== doc.role;
         this.info = doc;
         saveInfo(this.username, doc);
+        if (this.presenceMarker === this.epoch) {
+            // Behind the presence subscription: its retained documents are all in.
+            this.presenceMarker = null;
+            this.presenceSynced = true;
+            this._emitPresence();
+        }
         for (const fn of this.listeners.info) fn(doc);
+        if (this._needsNewWill()) {
+            // The will's topic comes from the info: the first connection of a device
+            // with nothing cached had none. Connect again, once, with it (same session).
+            this.waitingInfo = false;
+            this.link.setWill(this._will());
+            this.link.restart();
+            return;                  // _onConnect subscribes on the new connection
+        }
         if (this.waitingInfo || changed) {
             this.waitingInfo = false;
             if (this.connected) this._subscribeTenant(this.epoch).catch((err) => { this.lastError = err.message; this._setState(); });
@@ -338,6 +507,20 @@ export class KitchenBus {
     onOutbox(cb) { this.listeners.outbox.add(cb); cb(this.queue.length, this.queue); return () => this.listeners.outbox.delete(cb); }
     onInfo(cb) { this.listeners.info.add(cb); if (this.info) cb(this.info); return () => this.listeners.info.delete(cb); }
 
+    /** The tenant's presence (docs/CONTRACT.md "Presence"): cb({synced, docs}),
+     *  docs a Map topic -> document of every device of the tenant, synced once
+     *  every retained one has arrived on this connection (false while offline).
+     *  presenceWarnings(docs, bus.info) says what to show. Subscribes on first use. */
+    onPresence(cb) {
+        this.listeners.presence.add(cb);
+        cb({ synced: this.presenceSynced, docs: this.presence });
+        if (!this.watchingPresence) {
+            this.watchingPresence = true;
+            if (this.connected && this.subscribed && this.info) this._subscribePresence(this.epoch, true);
+        }
+        return () => this.listeners.presence.delete(cb);
+    }
+
     /** The open orders, oldest first. */
     openOrders() { return this.view.openOrders(); }
 
@@ -373,6 +556,7 @@ export async function loadConfig(base = '') {
     const res = await fetch(`${base}/config.json`, { cache: 'no-store' });
     if (!res.ok) throw new Error(`config.json: HTTP ${res.status}`);
     const cfg = await res.json();
+    lastConfig = cfg;
     const host = (typeof location !== 'undefined' && location.hostname) || 'localhost';
     const proto = typeof location !== 'undefined' && location.protocol === 'https:' ? 'wss' : 'ws';
     cfg.url = cfg.mqtt_ws_url || `${proto}://${host.includes(':') ? `[${host}]` : host}:${cfg.mqtt_ws_port}`;

@@ -58,8 +58,11 @@ export function connectionState({ connected, lastError, nextRetryAt, info, subsc
 /**
  * One MQTT 5 connection with a persistent session that reconnects itself.
  *   new Link({ connect: mqtt.connect, url, options, backoffMinMs, backoffMaxMs,
- *              on: { connect(connack, epoch), close(wasConnected), error(err), message(topic, payload, packet), retry() } })
+ *              on: { connect(connack, epoch), close(wasConnected, restarted), error(err), message(topic, payload, packet), retry() } })
  * `epoch` counts connections; `connected`, `attempt`, `nextRetryAt` are public.
+ * `options.will` (optional) is the MQTT last will; setWill() changes it for the
+ * next connection, restart() makes that connection now, and `willAtConnect`
+ * is the will the current connection was made with (null: none).
  */
 export class Link {
     constructor({ connect, url, options, backoffMinMs = 500, backoffMaxMs = 10000, on = {},
@@ -82,6 +85,8 @@ export class Link {
         this.nextRetryAt = undefined;
         this.reconnectTimer = null;
         this.closedByUser = false;
+        this.restarting = false;                                 // restart(): the next close is ours
+        this.willAtConnect = null;
     }
 
     start() {
@@ -97,6 +102,7 @@ export class Link {
             reconnectPeriod: 0,                                  // we reconnect ourselves, with capped backoff
             connectTimeout: 5000,
             resubscribe: false,                                  // we subscribe on every connect ourselves
+            ...(o.will ? { will: o.will } : {}),                 // {topic, payload, qos, retain}
         });
         this.client.on('connect', (connack) => this._onConnect(connack));
         this.client.on('close', () => this._onClose());
@@ -109,14 +115,39 @@ export class Link {
         const epoch = ++this.epoch;
         this.connected = true;
         this.attempt = 0;
+        this.willAtConnect = this.options.will || null;
         this.on.connect?.(connack, epoch);
     }
 
     _onClose() {
         const was = this.connected;
+        const restarted = this.restarting && was;
         this.connected = false;
-        this.on.close?.(was);
-        this.scheduleReconnect();
+        this.restarting = false;
+        this.on.close?.(was, restarted);
+        if (!restarted) this.scheduleReconnect();
+    }
+
+    /** The last will of the next connection (null: none). MQTT.js reads its
+     *  options at every CONNECT, so this takes effect at the next one. */
+    setWill(will) {
+        for (const o of [this.options, this.client?.options]) {
+            if (!o) continue;
+            if (will) o.will = will; else delete o.will;
+        }
+    }
+
+    /** Connects again at once, on the same persistent session, with the options
+     *  as they are now (a new will): a clean DISCONNECT, then CONNECT. Not
+     *  connected, the next attempt takes the new options anyway. */
+    restart() {
+        if (this.closedByUser || !this.client || !this.connected) return;
+        this.restarting = true;
+        this.clearTimer(this.reconnectTimer);
+        this.reconnectTimer = null;
+        this.client.end(false, {}, () => {
+            if (!this.closedByUser && !this.client.connected) this.client.reconnect();
+        });
     }
 
     scheduleReconnect() {
@@ -152,19 +183,27 @@ export class Link {
         });
     }
 
-    /** QoS 1; done(err) on PUBACK. */
-    publish(topic, body, done) {
-        this.client.publish(topic, body, { qos: 1 }, done);
+    /** QoS 1; done(err) on PUBACK. opts: {retain}. */
+    publish(topic, body, done, opts = {}) {
+        this.client.publish(topic, body, { qos: 1, ...opts }, done);
     }
 
-    /** Stops reconnecting (for good). */
+    /** Stops reconnecting (for good, or until resume()). */
     stop() {
         this.closedByUser = true;
         this.clearTimer(this.reconnectTimer);
     }
 
-    /** Closes the connection; resolves when it is closed. */
-    end() {
-        return new Promise((r) => (this.client ? this.client.end(false, {}, r) : r()));
+    /** Reconnects again after stop() (a page back from the back/forward cache). */
+    resume() {
+        if (!this.closedByUser) return;
+        this.closedByUser = false;
+        this.reconnectNow();
+    }
+
+    /** Closes the connection; resolves when it is closed. `force`: drop the
+     *  socket without a DISCONNECT (the broker then sends the will). */
+    end(force = false) {
+        return new Promise((r) => (this.client ? this.client.end(force, {}, r) : r()));
     }
 }

@@ -14,6 +14,11 @@
 //   outlet/tenant/<t>/events                change events
 //   outlet/device/<d>/info                  retained device identity
 //   outlet/bridge/health                    retained bridge health
+//
+// The presence topics (outlet/tenant/<t>/<role>/<d>/presence, outlet/board/<d>/presence)
+// are put together from these builders in presence.mjs: every export here is
+// checked against topics.c by tests/unit-js/c_tables.test.mjs, the presence
+// ones by tests/unit-js/presence.test.mjs.
 
 export const HEALTH_TOPIC = 'outlet/bridge/health';
 

@@ -18,11 +18,15 @@ const EXPECTED = {
     connectToLocalSync: ['async', 0], connectKitchenToLocalSync: ['async', 0], disconnectFromLocalSync: ['async', 0],
     broadcastOrderToKitchen: ['function', 1], broadcastOrderUpdate: ['function', 2], onNewOrder: ['function', 1],
     acknowledgeOrder: ['function', 1], sharedBus: ['function', 0],
+    // Presence (contract 1.3): who is on, and the warnings the pages show.
+    presenceTopic: ['function', 3], boardPresenceTopic: ['function', 1], tenantPresenceFilter: ['function', 1],
+    presenceSummary: ['function', 2], presenceWarnings: ['function', 2],
 };
 const METHODS = {
     start: ['async', 0], close: ['async', 0], reconnectNow: ['function', 0], submitOrder: ['function', 1],
     cancelOrder: ['function', 1], setStatus: ['function', 2], onOrder: ['function', 1], onState: ['function', 1],
     onAck: ['function', 1], onOutbox: ['function', 1], onInfo: ['function', 1], openOrders: ['function', 0], pending: ['function', 0],
+    onPresence: ['function', 1],
 };
 const kindOf = (v) => {
     if (typeof v === 'function') {

@@ -15,20 +15,13 @@
 // to docs/img/ for the README).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import qrcode from 'qrcode-generator';
 import { ROOT, DEMO_REGISTRY, startBus, posDevice, mqttClient, makeOrder, readJson, waitFor } from '../lib/harness.mjs';
 import { openDevice, until, untilCard } from './browser.mjs';
 
 const SHOTS = path.join(process.env.KB_BUILD_DIR || path.join(ROOT, 'build'), 'screenshots');
-
-/** Whether the pages publish their presence yet (being added at the same time as this hub). */
-function pagesPublishPresence() {
-    const dirs = ['kb', 'js'].map((d) => path.join(ROOT, 'web-adapter/public', d));
-    return dirs.some((dir) => readdirSync(dir).some((f) => f.endsWith('.mjs') && !f.startsWith('admin')
-        && /presence/i.test(readFileSync(path.join(dir, f), 'utf8'))));
-}
 
 let bus, pos, hub, admin;
 const devices = [];
@@ -269,14 +262,7 @@ test('an order with a grill item from pizza-pos shows on the grill screen, with 
     assert.deepEqual(names, ['Halloumi skewer']);
 });
 
-test('presence: the hub shows the grill tablet online, and offline once its browser is closed', async (t) => {
-    if (!pagesPublishPresence()) {
-        // Presence is being added to the pages by another change; without it no
-        // device can ever show online, and faking it would prove nothing.
-        await admin.screenshot({ path: path.join(SHOTS, 'admin.png') });
-        t.skip('NOT CHECKED: the pages do not publish presence yet (web-adapter/public/kb, js)');
-        return;
-    }
+test('presence: the hub shows the grill tablet online, and offline once its browser is closed', async () => {
     await until(admin, () => document.querySelector('tr[data-username="pizza-grill"]')?.dataset.online === 'true', null,
         { timeout: 15000, what: 'pizza-grill online on the hub' });
     const r = row('pizza-grill');

@@ -96,6 +96,8 @@ const replaysAtHeadOffice = () => headOffice.received
 test('events reach head office under the outlet prefix, and events only', async () => {
   await waitFor(() => headOffice.received.some((m) => m.topic === `${PREFIX}uplink` && m.payload === '1'),
     { timeout: 10000, what: 'the uplink to report itself up' });
+  // The bridge's /health (and so the admin page) shows it too.
+  await waitFor(async () => (await bus.health()).body.uplink?.state === 'connected', { timeout: 10000, what: '/health uplink connected' });
   const pos = await posDevice(bus, 'pizza');
   const order = makeOrder('pizza');
   assert.equal((await pos.submit(order)).result, 'accepted');
@@ -111,6 +113,8 @@ test('events reach head office under the outlet prefix, and events only', async 
 test('head office offline: orders go on, and every event arrives when it is back', async () => {
   await stopCentral();
   // The outlet notices at once (the TCP connection closes).
+  await waitFor(async () => (await bus.health()).body.uplink?.state === 'disconnected', { timeout: 10000, what: '/health uplink disconnected' });
+  assert.equal((await bus.health()).body.status, 'ok', 'an outlet without head office is healthy');
   const pizzaPos = await posDevice(bus, 'pizza');
   const burgerPos = await posDevice(bus, 'burger');
   const kitchen = await kitchenDevice(bus, 'pizza');

@@ -168,13 +168,11 @@ test('roleLabel says what a device is', () => {
     assert.equal(roleLabel(by('admin')), 'Admin');
 });
 
-test('uplinkText reads the health document however the uplink is reported', () => {
-    assert.equal(uplinkText({}), 'not reported', '/health has no uplink field today');
-    assert.equal(uplinkText(null), 'not reported');
-    assert.equal(uplinkText({ uplink: 'connected' }), 'connected');
-    assert.equal(uplinkText({ uplink: true }), 'on');
-    assert.equal(uplinkText({ uplink: { state: 'replaying' } }), 'replaying');
-    assert.equal(uplinkText({ uplink: { connected: false } }), 'disconnected');
+test('uplinkText says whether the broker\'s bridge to head office is up', () => {
+    assert.equal(uplinkText({}), 'none configured');
+    assert.equal(uplinkText(null), 'none configured');
+    assert.equal(uplinkText({ uplink: { state: 'connected', connection: 'kb-outlet-court', since: 'x' } }), 'connected (kb-outlet-court)');
+    assert.equal(uplinkText({ uplink: { state: 'disconnected', connection: 'court' } }), 'disconnected (court); orders go on');
 });
 
 test('qrPath draws exactly the dark modules of the code, inside the quiet zone', () => {

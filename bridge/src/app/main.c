@@ -337,6 +337,25 @@ static void on_uplink_seen(void *ctx, const char *topic, const void *payload, si
     if (topic_parse(topic, &t) == TOPIC_UPLINK_SEEN) uplink_replay_on_seen(ctx, t.tenant, payload, len);
 }
 
+/* The broker's bridge to head office, as it reports it: on
+ * $SYS/broker/connection/<name>/state, or on the notification_topic
+ * docs/UPLINK.md sets, kitchen-bus/outlets/<outlet>/uplink ("1" up, "0"
+ * down). */
+static void on_uplink_state(void *ctx, const char *topic, const void *payload, size_t len, int retained)
+{
+    (void)retained;
+    const char *p = payload;
+    const char *name = strchr(topic, '/');
+    if (!name || !(name = strchr(name + 1, '/'))) return; /* after "<a>/<b>/" */
+    name++;
+    const char *end = strchr(name, '/');
+    char buf[64];
+    if (!end || end == name || (size_t)(end - name) >= sizeof buf || len != 1 || (p[0] != '0' && p[0] != '1')) return;
+    memcpy(buf, name, (size_t)(end - name));
+    buf[end - name] = '\0';
+    status_set_uplink_link(ctx, buf, p[0] == '1');
+}
+
 /* The MQTT side, and the order of the steps at every connect. */
 static int wire_mqtt(app *a)
 {
@@ -349,7 +368,9 @@ static int wire_mqtt(app *a)
     a->presence = presence_new();
     a->presence_feed = a->presence ? presence_feed_new(a->link, &a->registry, a->presence, NULL, NULL) : NULL;
     if (!a->health || !a->dynsec || !a->orders || !a->board || !a->presence_feed ||
-        pipeline_observe(a->pipeline, board_changed, a->board))
+        pipeline_observe(a->pipeline, board_changed, a->board) ||
+        mqtt_link_route(a->link, TOPIC_SUB_BROKER_CONNECTIONS, 0, on_uplink_state, &a->status) ||
+        mqtt_link_route(a->link, TOPIC_SUB_UPLINK_STATE, 0, on_uplink_state, &a->status))
         return -1;
     board_load(a->board, a->journal);
     if (a->config.uplink) {

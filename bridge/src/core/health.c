@@ -45,6 +45,13 @@ char *health_json(const kb_status *s, kb_pipeline *p, const registry *r, int *ok
     cJSON_AddStringToObject(h, "mode", r->demo ? "demo" : "production");
     cJSON_AddStringToObject(h, "legacy_mode", r->legacy_open ? "open" : "authenticated");
     cJSON_AddNumberToObject(h, "acks_pending", (double)pipeline_acks_pending(p));
+    /* Informative only: an outlet works without head office. */
+    if (s->uplink_link >= 0) {
+        cJSON *u = cJSON_AddObjectToObject(h, "uplink");
+        cJSON_AddStringToObject(u, "state", s->uplink_link ? "connected" : "disconnected");
+        cJSON_AddStringToObject(u, "connection", s->uplink_name);
+        cJSON_AddStringToObject(u, "since", s->uplink_since);
+    }
     cJSON_AddStringToObject(h, "timestamp", now);
     char *text = cJSON_PrintUnformatted(h);
     cJSON_Delete(h);

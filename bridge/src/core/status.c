@@ -14,6 +14,7 @@ void status_init(kb_status *s)
     s->started_at = time(NULL);
     s->journal_ok = 1;
     s->broker = BROKER_CONNECTING;
+    s->uplink_link = -1;
     snprintf(s->broker_reason, sizeof s->broker_reason, "no connection attempt has finished yet");
     kb_iso_time(s->broker_since, sizeof s->broker_since);
 }
@@ -54,5 +55,14 @@ void status_set_access(kb_status *s, int synced)
 {
     if (s->access_synced == synced) return;
     s->access_synced = synced;
+    status_changed(s);
+}
+
+void status_set_uplink_link(kb_status *s, const char *name, int up)
+{
+    if (s->uplink_link == up && strcmp(s->uplink_name, name) == 0) return;
+    s->uplink_link = up;
+    snprintf(s->uplink_name, sizeof s->uplink_name, "%s", name);
+    kb_iso_time(s->uplink_since, sizeof s->uplink_since);
     status_changed(s);
 }

@@ -58,6 +58,12 @@ typedef struct {
     uint64_t broker_refusals;         /* CONNACKs refusing the bridge */
     uint64_t broker_connect_failures; /* attempts that did not reach the broker */
     int access_synced; /* the registry's devices and roles sent to the broker since this connect */
+    /* The broker's own bridge to head office (docs/UPLINK.md), as the broker
+     * reports it on $SYS/broker/connection/<name>/state: -1 never heard of
+     * (no uplink configured), 0 down, 1 up. */
+    int uplink_link;
+    char uplink_name[64];
+    char uplink_since[32];
 } kb_status;
 
 /* A fresh status: journal ok, broker connecting, started now. */
@@ -68,5 +74,7 @@ void status_journal_failed(kb_status *s, const char *why);
 int status_journal_recovered(kb_status *s);
 void status_record_ack_latency(kb_status *s, double ms);
 void status_set_access(kb_status *s, int synced);
+/* The broker said its bridge connection `name` is up (1) or down (0). */
+void status_set_uplink_link(kb_status *s, const char *name, int up);
 
 #endif

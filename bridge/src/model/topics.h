@@ -30,6 +30,8 @@
 #define TOPIC_SUB_PRESENCE "outlet/tenant/+/+/+/presence"
 #define TOPIC_SUB_BOARD_PRESENCE "outlet/board/+/presence"
 #define TOPIC_BROKER_LOG_NOTICE "$SYS/broker/log/N"
+#define TOPIC_SUB_BROKER_CONNECTIONS "$SYS/broker/connection/+/state" /* the broker's bridges: "1" up, "0" down */
+#define TOPIC_SUB_UPLINK_STATE "kitchen-bus/outlets/+/uplink" /* the same, where docs/UPLINK.md puts it */
 #define TOPIC_HEALTH "outlet/bridge/health"
 #define TOPIC_DYNSEC "$CONTROL/dynamic-security/v1"
 #define TOPIC_DYNSEC_RESPONSE "$CONTROL/dynamic-security/v1/response"

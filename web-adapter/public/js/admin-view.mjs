@@ -157,14 +157,12 @@ export function devicesDiffer(outlet, presence = []) {
 /** How many of `devices` are online. */
 export const onlineCount = (devices) => devices.filter((d) => d.online).length;
 
-/** The health document's uplink, in words (absent: the bridge's /health does not report one). */
+/** The health document's uplink ({state, connection, since}; absent while
+ *  the broker has no bridge to head office), in words. */
 export function uplinkText(health) {
     const u = health?.uplink;
-    if (u == null) return 'not reported';
-    if (typeof u === 'string') return u;
-    if (typeof u === 'boolean') return u ? 'on' : 'off';
-    if (typeof u === 'object') return String(u.state ?? u.status ?? (u.connected ? 'connected' : 'disconnected'));
-    return String(u);
+    if (!u) return 'none configured';
+    return u.state === 'connected' ? `connected (${u.connection})` : `disconnected (${u.connection}); orders go on`;
 }
 
 /**

@@ -32,8 +32,16 @@ test(`a SIGKILL while the registry is saved leaves the old file or the new one (
   const registry = JSON.parse(readFileSync(DEMO_REGISTRY, 'utf8'));
   registry.notes = Array.from({ length: 20000 }, (_, i) => `note ${i}: the fryer at the back is tenant burger's`);
   bus = await startBus({ registry });
+  // How long one change takes here, so the kills fall inside that span.
+  const first = await api('POST', '/api/login', { body: { username: 'admin', password: 'admin' } });
+  const firstSession = { cookie: first.cookie, csrf: first.body.csrf };
+  const t0 = performance.now();
+  const v0 = (await api('GET', '/api/outlet', firstSession)).body.version;
+  assert.equal((await api('POST', '/api/tenant/rename', { ...firstSession, body: { version: v0, id: 'burger', name: 'Burger' } })).status, 200);
+  const span = performance.now() - t0;
+  console.log(`admin_save_crash: one change takes ${span.toFixed(1)} ms`);
   const outcome = { old: 0, new: 0 };
-  for (let round = 0; round < 8; round++) {
+  for (let round = 0; round < 12; round++) {
     const login = await api('POST', '/api/login', { body: { username: 'admin', password: 'admin' } });
     assert.equal(login.status, 200);
     const s = { cookie: login.cookie, csrf: login.body.csrf };
@@ -42,7 +50,7 @@ test(`a SIGKILL while the registry is saved leaves the old file or the new one (
     const newName = `Burger round ${round}`;
     const { version } = (await api('GET', '/api/outlet', s)).body;
     const change = api('POST', '/api/tenant/rename', { ...s, body: { version, id: 'burger', name: newName } }).catch(() => null);
-    await new Promise((r) => setTimeout(r, Math.floor(random() * 40))); // the fault's moment, not a wait for a condition
+    await new Promise((r) => setTimeout(r, random() * span * 1.5)); // the fault's moment, not a wait for a condition
     await bus.killBridge();
     await change;
     const text = readFileSync(bus.registry, 'utf8');

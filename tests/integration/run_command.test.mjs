@@ -71,7 +71,7 @@ test('run from a private folder comes up healthy, and Ctrl-C stops it with exit 
   }, { timeout: 30000, what: 'run to say it is running' });
   const health = await (await fetch(`http://127.0.0.1:${ports.http}/health`)).json();
   assert.equal(health.status, 'ok');
-  assert.match(child.output, /Registry +.*demo-tenants\.json: 3 tenants, 12 devices \(demo mode\)/);
+  assert.match(child.output, /Registry +.*\/registry\.json: 3 tenants, 12 devices \(demo mode\)/);
   child.kill('SIGINT');
   assert.equal(await child.exited, 0, child.output);
   assert.match(child.output, /kitchen-bus: stopped/);

@@ -1110,6 +1110,28 @@ static void test_registry_store(void)
     CHECK(entries_in(dir) == 0);
 }
 
+/* A retained document read at the bridge's connect moves `since` back, within bounds. */
+static void test_presence_backdate(void)
+{
+    presence *p = presence_new();
+    const double now = 1.8e12;
+    CHECK(presence_update(p, "k", "{\"online\":true}", 15, now) == 1);
+    presence_backdate(p, "k", now + 5000, now); /* a clock ahead: never later than the arrival */
+    CHECK(presence_find(p, "k")->since_ms == now);
+    presence_backdate(p, "k", now - PRESENCE_BACKDATE_MAX_MS - 1, now); /* a clock far behind: ignored */
+    CHECK(presence_find(p, "k")->since_ms == now);
+    presence_backdate(p, "k", now - 3600e3, now);
+    CHECK(presence_find(p, "k")->since_ms == now - 3600e3);
+    presence_backdate(p, "k", -1, now); /* unparsable */
+    CHECK(presence_find(p, "k")->since_ms == now - 3600e3);
+    CHECK(presence_update(p, "k", "{\"online\":false}", 16, now + 10) == 1);
+    presence_backdate(p, "k", now - 7200e3, now + 10); /* offline: nothing to move */
+    CHECK(presence_find(p, "k")->since_ms == now + 10);
+    presence_backdate(p, "nobody", now - 1000, now);
+    CHECK(presence_find(p, "nobody") == NULL);
+    presence_free(p);
+}
+
 /* The broker's "New client connected" log lines: where a device connected from. */
 static void test_broker_log(void)
 {
@@ -1153,6 +1175,7 @@ int main(void)
     test_presence();
     test_registry_store();
     test_broker_log();
+    test_presence_backdate();
     rmdir(dir);
     return check_report();
 }

@@ -298,6 +298,20 @@ test('a kitchen on the old sync server\'s protocol counts as a screen: the bridg
   watcher.end(true);
 });
 
+test('after a bridge restart, a device that stayed on keeps the since its retained presence says (within bounds)', async () => {
+  const topic = 'outlet/tenant/noodle/pos/noodle-pos/presence';
+  const pos = await mqttClient(bus, 'noodle-pos', 'noodle-pos', { will: { topic, payload: JSON.stringify({ online: false }), qos: 1, retain: true } });
+  const since = new Date(Date.now() - 3600e3).toISOString(); // on for an hour, by the bridge-corrected page clock
+  await publish(pos, topic, { online: true, since, page: '/pos' }, { qos: 1, retain: true });
+  await bus.killBridge();
+  await bus.startBridge();
+  const s = await login();
+  const entry = async () => (await request('GET', '/api/devices', as(s))).body.devices.find((d) => d.username === 'noodle-pos');
+  await waitFor(async () => (await entry()).online, { what: 'noodle-pos online after the restart' });
+  assert.equal((await entry()).since, since);
+  pos.end(true);
+});
+
 test('overview: open orders and the oldest open order\'s age per tenant', async () => {
   const s = await login();
   const pos = await mqttClient(bus, 'pizza-pos');

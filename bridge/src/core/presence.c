@@ -93,6 +93,14 @@ int presence_update(presence *p, const char *device, const void *payload, size_t
     return changed;
 }
 
+void presence_backdate(presence *p, const char *device, double device_since_ms, double now_ms)
+{
+    presence_entry *e = find(p, device);
+    if (e && e->online && device_since_ms > 0 && device_since_ms < e->since_ms &&
+        now_ms - device_since_ms <= PRESENCE_BACKDATE_MAX_MS)
+        e->since_ms = device_since_ms;
+}
+
 void presence_note_address(presence *p, const char *device, const char *address, int paired, double now_ms)
 {
     presence_entry *e = find_or_add(p, device);

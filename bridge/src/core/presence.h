@@ -34,6 +34,13 @@ void presence_free(presence *p);
  * Returns 1 if the device's online state changed, 0 if not, -1 if the
  * payload is not a presence document or out of memory (nothing changes). */
 int presence_update(presence *p, const char *device, const void *payload, size_t len, double now_ms);
+/* A retained presence document read at a (re)connect of the bridge says the
+ * device has been on since `device_since_ms` (the page's clock, the
+ * bridge's where the page has it): moves `since` back to it, if the device
+ * is on, that is earlier than the arrival, and no more than
+ * PRESENCE_BACKDATE_MAX_MS before now (a tablet's clock can be far off). */
+#define PRESENCE_BACKDATE_MAX_MS (7 * 24 * 3600 * 1000.0)
+void presence_backdate(presence *p, const char *device, double device_since_ms, double now_ms);
 /* Notes where device connected from, and (paired != 0) that it was paired now. */
 void presence_note_address(presence *p, const char *device, const char *address, int paired, double now_ms);
 const presence_entry *presence_find(const presence *p, const char *device);

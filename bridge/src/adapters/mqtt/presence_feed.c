@@ -39,21 +39,17 @@ static void publish_legacy(presence_feed *f, const char *topic, int online)
 }
 
 /* A legacy presence of an earlier run of the bridge that still says online. */
-static int stale_legacy(const presence_feed *f, const void *payload, size_t len)
+static int stale_legacy(const presence_feed *f, const cJSON *doc)
 {
-    cJSON *doc = len ? json_parse_exact(payload, len) : NULL;
     const cJSON *via = cJSON_GetObjectItemCaseSensitive(doc, "via");
     const cJSON *boot = cJSON_GetObjectItemCaseSensitive(doc, "boot");
-    int stale = cJSON_IsString(via) && strcmp(via->valuestring, "legacy") == 0 &&
-                cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(doc, "online")) &&
-                (!cJSON_IsString(boot) || strcmp(boot->valuestring, f->boot) != 0);
-    cJSON_Delete(doc);
-    return stale;
+    return cJSON_IsString(via) && strcmp(via->valuestring, "legacy") == 0 &&
+           cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(doc, "online")) &&
+           (!cJSON_IsString(boot) || strcmp(boot->valuestring, f->boot) != 0);
 }
 
 static void on_presence(void *ctx, const char *topic, const void *payload, size_t len, int retained)
 {
-    (void)retained;
     presence_feed *f = ctx;
     topic_info t;
     if (topic_parse(topic, &t) != TOPIC_PRESENCE) return;
@@ -63,15 +59,24 @@ static void on_presence(void *ctx, const char *topic, const void *payload, size_
     if (!d || strcmp(device_role_name(d->role), t.role) != 0 ||
         strcmp(tenant ? tenant->id : "", t.tenant) != 0)
         return;
-    if (stale_legacy(f, payload, len)) {
+    cJSON *doc = len ? json_parse_exact(payload, len) : NULL;
+    if (stale_legacy(f, doc)) {
+        cJSON_Delete(doc);
         publish_legacy(f, topic, 0); /* its update comes back through here */
         return;
     }
-    int changed = presence_update(f->table, t.device, payload, len, (double)kb_wall_ms());
+    double now = (double)kb_wall_ms();
+    int changed = presence_update(f->table, t.device, payload, len, now);
     if (changed < 0) {
+        cJSON_Delete(doc);
         log_warn("device %s sent a presence message that is not a presence document; ignored", t.device);
         return;
     }
+    /* A retained copy read at our (re)connect: the device came on before. */
+    const cJSON *since = cJSON_GetObjectItemCaseSensitive(doc, "since");
+    if (retained && changed && cJSON_IsString(since))
+        presence_backdate(f->table, t.device, (double)kb_iso_parse_ms(since->valuestring), now);
+    cJSON_Delete(doc);
     if (changed && f->changed) f->changed(f->ctx, t.device, presence_online(f->table, t.device));
 }
 

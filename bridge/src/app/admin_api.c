@@ -25,12 +25,15 @@
 #include "ratelimit.h"
 #include "registry_edit.h"
 #include "registry_store.h"
+#include "reports.h"
 #include "secret.h"
 
 #define OPS_MAX 16
 #define FAILURES_PER_MINUTE 5
 #define PASSWORD_BYTES 18
 #define PASSWORD_CHARS 24
+#define REPORTS_MAX 4
+#define REPORT_SLICE_ROWS 2000 /* measured: a slice well under a millisecond or two (docs/BENCHMARKS.md) */
 
 typedef enum { OP_FREE, OP_LOGIN, OP_PAIR, OP_UNPAIR } op_kind;
 
@@ -51,6 +54,12 @@ struct admin_api {
     pairings pairings;
     ratelimit logins, codes;
     admin_op ops[OPS_MAX];
+    struct {
+        report *rp; /* NULL: free */
+        uint32_t request;
+        int csv;
+    } reports[REPORTS_MAX];
+    lws_sorted_usec_list_t report_sul;
 };
 
 /* ---- answers ---- */
@@ -750,6 +759,114 @@ static int get_overview(void *ctx, const http_request *req, http_response *res)
     return answer(res, HTTP_STATUS_OK, doc);
 }
 
+/* ---- reports ---- */
+
+/* The value of `name` in a '&'-joined query, into buf; 0, or -1 if absent. */
+static int query_arg(const char *query, const char *name, char *buf, size_t len)
+{
+    size_t n = strlen(name);
+    for (const char *p = query; *p;) {
+        const char *end = strchr(p, '&');
+        size_t item = end ? (size_t)(end - p) : strlen(p);
+        if (item > n && strncmp(p, name, n) == 0 && p[n] == '=') {
+            if (item - n - 1 >= len) return -1;
+            memcpy(buf, p + n + 1, item - n - 1);
+            buf[item - n - 1] = '\0';
+            return 0;
+        }
+        p += item + (end ? 1 : 0);
+    }
+    return -1;
+}
+
+static void run_reports(lws_sorted_usec_list_t *sul);
+
+static void finish_report(admin_api *api, int i, int ok, const char *why)
+{
+    char *body = NULL;
+    if (ok) {
+        body = api->reports[i].csv ? report_csv(api->reports[i].rp)
+                                   : report_json(api->reports[i].rp, (int)(api->d.config->retention_ms / 86400000));
+    }
+    if (body) {
+        http_response res = {HTTP_STATUS_OK, api->reports[i].csv ? "text/csv; charset=utf-8" : NULL, body, NULL};
+        http_server_reply(api->http, api->reports[i].request, &res);
+    } else {
+        fail_later(api, api->reports[i].request, HTTP_STATUS_INTERNAL_SERVER_ERROR, "report", "%s",
+                   why ? why : "out of memory");
+    }
+    report_free(api->reports[i].rp);
+    api->reports[i].rp = NULL;
+}
+
+/* One slice of every running report, then the loop goes on. */
+static void run_reports(lws_sorted_usec_list_t *sul)
+{
+    admin_api *api = lws_container_of(sul, admin_api, report_sul);
+    int more = 0;
+    for (int i = 0; i < REPORTS_MAX; i++) {
+        if (!api->reports[i].rp) continue;
+        char err[256];
+        int rc = report_step(api->reports[i].rp, REPORT_SLICE_ROWS, err, sizeof err);
+        if (rc == 0) more = 1;
+        else finish_report(api, i, rc > 0, rc < 0 ? err : NULL);
+    }
+    if (more) lws_sul_schedule(api->d.lws, 0, &api->report_sul, run_reports, 1);
+}
+
+static int get_reports(void *ctx, const http_request *req, http_response *res)
+{
+    admin_api *api = ctx;
+    NEED_SESSION(api, req, res);
+    char tenant[64] = "", from[64] = "", to[64] = "", by[16] = "hour", tz[16] = "", format[8] = "json", err[256];
+    if (query_arg(req->query, "tenant", tenant, sizeof tenant) || query_arg(req->query, "from", from, sizeof from) ||
+        query_arg(req->query, "to", to, sizeof to))
+        return fail(res, HTTP_STATUS_BAD_REQUEST, "bad_request", "send tenant (an id or *), from and to (ISO times)");
+    query_arg(req->query, "by", by, sizeof by);
+    query_arg(req->query, "tz", tz, sizeof tz);
+    query_arg(req->query, "format", format, sizeof format);
+    report_query q = {strcmp(tenant, "*") == 0 ? NULL : tenant, kb_iso_parse_ms(from), kb_iso_parse_ms(to),
+                      REPORT_BY_HOUR, 0};
+    if (q.from_ms < 0 || q.to_ms < 0)
+        return fail(res, HTTP_STATUS_BAD_REQUEST, "bad_request",
+                    "from and to must be ISO times such as 2026-11-02T00:00:00Z");
+    if (strcmp(by, "day") == 0) q.by = REPORT_BY_DAY;
+    else if (strcmp(by, "station") == 0) q.by = REPORT_BY_STATION;
+    else if (strcmp(by, "hour") != 0) return fail(res, HTTP_STATUS_BAD_REQUEST, "bad_request", "by must be hour, day or station");
+    if (report_parse_tz(tz, &q.tz_minutes) != 0)
+        return fail(res, HTTP_STATUS_BAD_REQUEST, "bad_request", "tz must be an offset such as +07:00");
+    if (strcmp(format, "json") != 0 && strcmp(format, "csv") != 0)
+        return fail(res, HTTP_STATUS_BAD_REQUEST, "bad_request", "format must be json or csv");
+    int slot = -1;
+    for (int i = 0; i < REPORTS_MAX && slot < 0; i++)
+        if (!api->reports[i].rp) slot = i;
+    if (slot < 0) return fail(res, HTTP_STATUS_SERVICE_UNAVAILABLE, "busy", "%d reports are running; try again", REPORTS_MAX);
+    report *rp = report_start(journal_path(pipeline_journal(api->d.pipeline)), &q, *api->d.registry, err, sizeof err);
+    if (!rp) return fail(res, HTTP_STATUS_BAD_REQUEST, "bad_request", "%s", err);
+    api->reports[slot].rp = rp;
+    api->reports[slot].request = req->id;
+    api->reports[slot].csv = strcmp(format, "csv") == 0;
+    lws_sul_schedule(api->d.lws, 0, &api->report_sul, run_reports, 1);
+    return HTTP_DEFERRED;
+}
+
+/* Tests only (KB_TEST_CLOCK=1): sets the bridge's wall clock. */
+static int post_test_clock(void *ctx, const http_request *req, http_response *res)
+{
+    admin_api *api = ctx;
+    NEED_SESSION(api, req, res);
+    int rc = 0;
+    cJSON *body = body_object(req, res, &rc);
+    if (!body) return rc;
+    long long now = kb_iso_parse_ms(str(body, "now"));
+    cJSON_Delete(body);
+    if (now < 0) return fail(res, HTTP_STATUS_BAD_REQUEST, "bad_request", "send {\"now\": \"<ISO time>\"}");
+    kb_clock_set_test(now);
+    cJSON *doc = cJSON_CreateObject();
+    add_iso(doc, "now", kb_wall_ms());
+    return answer(res, HTTP_STATUS_OK, doc);
+}
+
 /* ---- wiring ---- */
 
 admin_api *admin_api_new(const admin_api_deps *deps, http_server *srv)
@@ -783,12 +900,18 @@ admin_api *admin_api_new(const admin_api_deps *deps, http_server *srv)
         {"POST", "/api/pairing/create", post_pairing_create, HTTP_ROUTE_ADMIN},
         {"POST", "/api/pairing/revoke", post_pairing_revoke, HTTP_ROUTE_ADMIN},
         {"POST", "/api/pair", post_pair, 0}, /* the tablet being paired: any address */
+        {"GET", "/api/reports", get_reports, HTTP_ROUTE_ADMIN},
     };
     for (size_t i = 0; i < sizeof routes / sizeof *routes; i++)
         if (http_server_route(srv, routes[i].method, routes[i].path, routes[i].flags, routes[i].fn, api) != 0) {
             free(api);
             return NULL;
         }
+    if (deps->config->test_clock &&
+        http_server_route(srv, "POST", "/api/test/clock", HTTP_ROUTE_ADMIN, post_test_clock, api) != 0) {
+        free(api);
+        return NULL;
+    }
     return api;
 }
 
@@ -808,6 +931,8 @@ void admin_api_free(admin_api *api)
 {
     if (!api) return;
     for (int i = 0; i < OPS_MAX; i++) end_op(&api->ops[i]);
+    lws_sul_cancel(&api->report_sul);
+    for (int i = 0; i < REPORTS_MAX; i++) report_free(api->reports[i].rp);
     memset(&api->sessions, 0, sizeof api->sessions);
     free(api);
 }

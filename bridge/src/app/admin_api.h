@@ -42,6 +42,7 @@ typedef struct {
      * 0, or -1 if the file was refused (the old registry stays). */
     int (*reload)(void *ctx);
     void *reload_ctx;
+    struct lws_context *lws; /* reports run a slice per turn of its loop */
 } admin_api_deps;
 
 /* Registers the /api routes on srv. Borrows everything. NULL if out of memory. */

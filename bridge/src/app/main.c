@@ -456,6 +456,13 @@ int main(int argc, char **argv)
         return 2;
     }
     warn_if_demo(a.registry);
+    if (a.config.test_clock && !a.registry->demo) {
+        log_error("KB_TEST_CLOCK=1 lets a test set the bridge's clock; it is refused with a production registry "
+                  "(%s is not \"demo\": true): unset KB_TEST_CLOCK", a.config.registry_path);
+        registry_free(a.registry);
+        return 2;
+    }
+    if (a.config.test_clock) log_warn("KB_TEST_CLOCK=1: POST /api/test/clock sets this bridge's wall clock (tests only)");
     mosquitto_lib_init();
     int rc = 1;
     if (open_journal(&a) != 0) goto out;
@@ -473,7 +480,7 @@ int main(int argc, char **argv)
     http_server_on_websocket(a.http, legacy_gateway_ws_callback, a.legacy);
     legacy_gateway_on_presence(a.legacy, on_legacy_presence, &a);
     admin_api_deps admin = {&a.config, &a.registry, a.presence, &a.status, a.pipeline, a.legacy, a.dynsec,
-                            reload_from_admin, &a};
+                            reload_from_admin, &a, a.lws};
     a.admin = admin_api_new(&admin, a.http);
     a.admin_auth = a.admin ? legacy_auth_new(a.config.mqtt_host, a.config.mqtt_port, a.vhost, admin_api_auth_done, a.admin)
                            : NULL;

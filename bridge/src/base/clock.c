@@ -24,8 +24,19 @@ void kb_iso_from_ms(long long ms, char *buf, size_t len)
     snprintf(buf, len, "%s.%03dZ", base, (int)(ms % 1000));
 }
 
+/* The test clock: set (1), and the wall time it stands at. */
+static int test_set;
+static long long test_wall_ms;
+
+void kb_clock_set_test(long long wall_ms)
+{
+    test_set = 1;
+    test_wall_ms = wall_ms;
+}
+
 long long kb_wall_ms(void)
 {
+    if (test_set) return test_wall_ms;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;

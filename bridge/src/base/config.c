@@ -115,6 +115,8 @@ int config_from_env(kb_config *c, char *err, size_t errlen)
                               "for all interfaces", c->admin_bind);
         return -1;
     }
+    const char *test_clock = getenv("KB_TEST_CLOCK");
+    c->test_clock = test_clock && strcmp(test_clock, "1") == 0;
     const char *uplink = getenv("KB_UPLINK");
     c->uplink = uplink && strcmp(uplink, "1") == 0;
     const char *grace = getenv("KB_UPLINK_GRACE_MS");

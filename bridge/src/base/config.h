@@ -9,6 +9,7 @@
  *   KB_BOARD_READY_FOR (10m: how long a ready number stays on the pickup board)
  *   KB_ADMIN_BIND (all: the one address /admin and /api answer on)
  *   KB_PAIRING_TTL (10m: how long a tablet's pairing code works)
+ *   KB_TEST_CLOCK (off; 1 = tests may set the wall clock: refused with a production registry)
  *
  * The bridge's broker password is read from a file, never from the
  * environment or the command line, so it never shows in `ps` or a log. */
@@ -43,6 +44,7 @@ typedef struct {
     int64_t board_ready_for_ms;
     char admin_bind[64]; /* "" = every address the HTTP port listens on */
     int64_t pairing_ttl_ms;
+    int test_clock;
 } kb_config;
 
 int config_from_env(kb_config *c, char *err, size_t errlen);

@@ -130,6 +130,20 @@ char *metrics_text(const kb_status *s, kb_pipeline *p)
     emit(&t, "kb_ack_latency_ms_bucket{le=\"+Inf\"} %llu\nkb_ack_latency_ms_sum %.3f\nkb_ack_latency_ms_count %llu\n",
          (unsigned long long)s->ack_latency_count, s->ack_latency_sum_ms,
          (unsigned long long)s->ack_latency_count);
+    emit(&t, "# HELP kb_ticket_seconds Ticket time (created to first ready) of orders that became ready since "
+             "the bridge started, per tenant.\n# TYPE kb_ticket_seconds histogram\n");
+    for (int k = 0; k < s->n_ticket_tenants; k++) {
+        const kb_ticket_histogram *h = &s->tickets[k];
+        uint64_t sum = 0;
+        for (int i = 0; i < KB_TICKET_BUCKETS; i++) {
+            sum += h->buckets[i];
+            emit(&t, "kb_ticket_seconds_bucket{tenant=\"%s\",le=\"%g\"} %llu\n", h->tenant, kb_ticket_bounds_s[i],
+                 (unsigned long long)sum);
+        }
+        emit(&t, "kb_ticket_seconds_bucket{tenant=\"%s\",le=\"+Inf\"} %llu\nkb_ticket_seconds_sum{tenant=\"%s\"} %.3f\n"
+                 "kb_ticket_seconds_count{tenant=\"%s\"} %llu\n",
+             h->tenant, (unsigned long long)h->count, h->tenant, h->sum_s, h->tenant, (unsigned long long)h->count);
+    }
     emit(&t, "# HELP kb_broker_connected 1 while the bridge is connected to the broker.\n"
              "# TYPE kb_broker_connected gauge\nkb_broker_connected %d\n", s->broker_connected);
     emit(&t, "# HELP kb_broker_reconnects_total Broker connections made after the first.\n"

@@ -18,7 +18,17 @@
  * instance. A tenant's highest seq never goes back: what is deleted raises
  * meta 'seq_floor:<tenant>', which journal_last_seq() counts. The file is in
  * auto_vacuum=INCREMENTAL mode (an older file is converted when opened);
- * each prune hands freed pages back with incremental_vacuum. */
+ * each prune hands freed pages back with incremental_vacuum.
+ *
+ * Reports (core/reports.c) read `order_times`, one row per instance with
+ * the wall-clock ms it was created and first accepted, ready and served (or
+ * cancelled), and how often it was recalled, and `station_times`, each
+ * station part's first ready. Both are written by journal_put_change in the
+ * same transaction as the change, from its status and the document's
+ * "stations" map (SQLite's json_each on the one document being written:
+ * nothing reads documents back in bulk), and pruned with their instance.
+ * A journal from before them has no such rows for its older orders: reports
+ * start at the upgrade. */
 #include "journal.h"
 
 #include <sqlite3.h>
@@ -30,12 +40,14 @@
 
 #include <cjson/cJSON.h>
 
+#include "clock.h"
 #include "order_fingerprint.h"
 
 enum { ST_GET, ST_PUT_ORDER, ST_PUT_EVENT, ST_LAST_SEQ, ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
        ST_OPEN_ALL, ST_OPEN_TENANT, ST_COUNT_OPEN, ST_OPEN_TOTAL, ST_EVENTS_AFTER,
        ST_TENANTS, ST_PRUNABLE, ST_DEL_EVENTS, ST_DEL_ORDER, ST_SEQ_FLOOR, ST_COUNT_ORDERS, ST_COUNT_EVENTS,
-       ST_OLDEST_CLOSED, ST__COUNT };
+       ST_OLDEST_CLOSED, ST_TIME_NEW, ST_TIME_STATUS, ST_TIME_STATIONS, ST_DEL_TIMES, ST_DEL_STATION_TIMES,
+       ST__COUNT };
 
 static const char *const sql_text[ST__COUNT] = {
     /* INDEXED BY: without statistics SQLite 3.40 prefers the primary key's
@@ -75,6 +87,25 @@ static const char *const sql_text[ST__COUNT] = {
     [ST_COUNT_ORDERS] = "SELECT count(*) FROM orders",
     [ST_COUNT_EVENTS] = "SELECT count(*) FROM events",
     [ST_OLDEST_CLOSED] = "SELECT min(closed_at) FROM orders WHERE open=0",
+    [ST_TIME_NEW] = "INSERT OR IGNORE INTO order_times(tenant, created_seq, order_number, created_at, last_status) "
+                    "VALUES(?1,?2,?3,?4,'new')",
+    /* ?3 the new status, ?4 now. First times only; a recall is ready ->
+     * preparing. RETURNING: the ticket (ms) when this change made it ready
+     * for the first time, else NULL. */
+    [ST_TIME_STATUS] = "UPDATE order_times SET "
+                       "accepted_at = CASE WHEN ?3='accepted' THEN coalesce(accepted_at, ?4) ELSE accepted_at END, "
+                       "ready_at = CASE WHEN ?3='ready' THEN coalesce(ready_at, ?4) ELSE ready_at END, "
+                       "served_at = CASE WHEN ?3='served' THEN coalesce(served_at, ?4) ELSE served_at END, "
+                       "cancelled_at = CASE WHEN ?3='cancelled' THEN ?4 ELSE cancelled_at END, "
+                       "recalls = recalls + (?3='preparing' AND last_status='ready'), "
+                       "ready_first = (?3='ready' AND ready_at IS NULL), "
+                       "last_status = ?3 "
+                       "WHERE tenant=?1 AND created_seq=?2 "
+                       "RETURNING CASE WHEN ready_first THEN ready_at - created_at END",
+    [ST_TIME_STATIONS] = "INSERT OR IGNORE INTO station_times(tenant, created_seq, station, ready_at) "
+                         "SELECT ?1, ?2, key, ?3 FROM json_each(?4, '$.stations') WHERE value='ready'",
+    [ST_DEL_TIMES] = "DELETE FROM order_times WHERE tenant=?1 AND created_seq=?2",
+    [ST_DEL_STATION_TIMES] = "DELETE FROM station_times WHERE tenant=?1 AND created_seq=?2",
 };
 
 #define SCHEMA_VERSION "2"
@@ -94,7 +125,17 @@ static const char schema[] =
     " tenant TEXT NOT NULL, seq INTEGER NOT NULL, doc TEXT NOT NULL, created_seq INTEGER,"
     " PRIMARY KEY(tenant, seq)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS events_instance ON events(tenant, created_seq);"
-    "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT) WITHOUT ROWID;";
+    "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS order_times("
+    " tenant TEXT NOT NULL, created_seq INTEGER NOT NULL, order_number TEXT NOT NULL,"
+    " created_at INTEGER NOT NULL, accepted_at INTEGER, ready_at INTEGER, served_at INTEGER,"
+    " cancelled_at INTEGER, recalls INTEGER NOT NULL DEFAULT 0, last_status TEXT NOT NULL,"
+    " ready_first INTEGER NOT NULL DEFAULT 0,"
+    " PRIMARY KEY(tenant, created_seq)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS order_times_created ON order_times(created_at);"
+    "CREATE TABLE IF NOT EXISTS station_times("
+    " tenant TEXT NOT NULL, created_seq INTEGER NOT NULL, station TEXT NOT NULL, ready_at INTEGER NOT NULL,"
+    " PRIMARY KEY(tenant, created_seq, station)) WITHOUT ROWID;";
 
 struct journal {
     sqlite3 *db;
@@ -108,6 +149,7 @@ struct journal {
      * count(*) walks every row, on the event loop): counted once at open,
      * then moved by each commit and prune. batch_* are the open batch's. */
     int64_t rows_orders, rows_events, batch_orders, batch_events;
+    int64_t last_ticket_ms; /* see journal_last_ticket_ms */
     char error[256];
 };
 
@@ -138,12 +180,7 @@ static int has_column(sqlite3 *db, const char *t, const char *col)
     return rc;
 }
 
-int64_t journal_wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+int64_t journal_wall_ms(void) { return (int64_t)kb_wall_ms(); }
 
 /* Copies version 1 rows (one per order number) into the version 2 table,
  * each with the fingerprint of its document (the bridge's own fields are
@@ -283,6 +320,7 @@ void journal_close(journal *j)
 }
 
 const char *journal_last_error(journal *j) { return j->error; }
+const char *journal_path(const journal *j) { return j->path; }
 
 int journal_get_order(journal *j, const char *tenant, const char *order_number, journal_order *out)
 {
@@ -314,6 +352,42 @@ static int begin_batch(journal *j)
     return 0;
 }
 
+/* The change's times for reports (see the top of this file). */
+static int put_times(journal *j, const char *tenant, const char *order_number, const journal_order *state)
+{
+    int64_t now = journal_wall_ms();
+    j->last_ticket_ms = -1;
+    sqlite3_stmt *s;
+    if (state->seq == state->created_seq) {
+        s = stmt(j, ST_TIME_NEW);
+        sqlite3_bind_text(s, 1, tenant, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 2, state->created_seq);
+        sqlite3_bind_text(s, 3, order_number, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 4, now);
+        if (sqlite3_step(s) != SQLITE_DONE) return fail(j, "write order times");
+    } else {
+        s = stmt(j, ST_TIME_STATUS);
+        sqlite3_bind_text(s, 1, tenant, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 2, state->created_seq);
+        sqlite3_bind_text(s, 3, order_status_name(state->status), -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 4, now);
+        int rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL) j->last_ticket_ms = sqlite3_column_int64(s, 0);
+        while (rc == SQLITE_ROW) rc = sqlite3_step(s);
+        sqlite3_reset(s);
+        if (rc != SQLITE_DONE) return fail(j, "write order times");
+    }
+    s = stmt(j, ST_TIME_STATIONS);
+    sqlite3_bind_text(s, 1, tenant, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, state->created_seq);
+    sqlite3_bind_int64(s, 3, now);
+    sqlite3_bind_text(s, 4, state->doc, -1, SQLITE_STATIC);
+    if (sqlite3_step(s) != SQLITE_DONE) return fail(j, "write station times");
+    return 0;
+}
+
+int64_t journal_last_ticket_ms(const journal *j) { return j->last_ticket_ms; }
+
 int journal_put_change(journal *j, const char *tenant, const char *order_number,
                        const journal_order *state, const char *event_doc)
 {
@@ -336,6 +410,7 @@ int journal_put_change(journal *j, const char *tenant, const char *order_number,
     sqlite3_bind_text(s, 3, event_doc, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 4, state->created_seq);
     if (sqlite3_step(s) != SQLITE_DONE) return fail(j, "write event");
+    if (put_times(j, tenant, order_number, state) != 0) return -1;
     j->batch_events++;
     if (state->seq == state->created_seq) j->batch_orders++; /* a new instance's first row */
     return 0;
@@ -465,6 +540,12 @@ static int prune_instance(journal *j, const char *tenant, int64_t created_seq, i
     sqlite3_bind_int64(s, 2, created_seq);
     if (sqlite3_step(s) != SQLITE_DONE) return fail(j, "prune: order");
     st->orders += sqlite3_changes(j->db);
+    for (int which = ST_DEL_TIMES; which <= ST_DEL_STATION_TIMES; which++) {
+        s = stmt(j, which);
+        sqlite3_bind_text(s, 1, tenant, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(s, 2, created_seq);
+        if (sqlite3_step(s) != SQLITE_DONE) return fail(j, "prune: times");
+    }
     return 0;
 }
 

@@ -42,6 +42,11 @@ int journal_put_change(journal *j, const char *tenant, const char *order_number,
                        const journal_order *state, const char *event_doc);
 /* Highest seq ever written for a tenant (0 if none), -1 on a read error. */
 int64_t journal_last_seq(journal *j, const char *tenant);
+/* After journal_put_change: the ticket time (created -> ready, ms) if that
+ * change made its order ready for the first time, else -1. */
+int64_t journal_last_ticket_ms(const journal *j);
+/* The journal's file, for a reader of its own (core/reports.c). */
+const char *journal_path(const journal *j);
 
 /* Wall-clock milliseconds since 1970: the journal's time for closed_at. */
 int64_t journal_wall_ms(void);

@@ -225,6 +225,8 @@ static void apply_change(kb_pipeline *p, const kb_origin *from, const char *orde
         reject_code(p, from, order_number, KB_ERR_JOURNAL_UNAVAILABLE, NOT_RECORDED);
     } else {
         int created = state->seq == state->created_seq;
+        int64_t ticket = journal_last_ticket_ms(p->journal);
+        if (ticket >= 0) status_record_ticket(p->status, tenant, (double)ticket);
         if (created) p->status->accepted++;
         else p->status->status_changes++;
         hold_ack(p, from, order_number, state->seq, state->status, 0, delivery, started);

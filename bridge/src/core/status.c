@@ -7,6 +7,7 @@
 #include "clock.h"
 
 const double kb_latency_bounds_ms[KB_LATENCY_BUCKETS] = {0.25, 0.5, 1, 2, 5, 10, 25, 50, 100, 250, 1000, 5000};
+const double kb_ticket_bounds_s[KB_TICKET_BUCKETS] = {60, 120, 300, 600, 900, 1200, 1800, 3600};
 
 void status_init(kb_status *s)
 {
@@ -65,4 +66,24 @@ void status_set_uplink_link(kb_status *s, const char *name, int up)
     snprintf(s->uplink_name, sizeof s->uplink_name, "%s", name);
     kb_iso_time(s->uplink_since, sizeof s->uplink_since);
     status_changed(s);
+}
+
+void status_record_ticket(kb_status *s, const char *tenant, double ms)
+{
+    kb_ticket_histogram *h = NULL;
+    for (int i = 0; i < s->n_ticket_tenants && !h; i++)
+        if (strcmp(s->tickets[i].tenant, tenant) == 0) h = &s->tickets[i];
+    if (!h) {
+        if (s->n_ticket_tenants == KB_TICKET_TENANTS_MAX) return;
+        h = &s->tickets[s->n_ticket_tenants++];
+        snprintf(h->tenant, sizeof h->tenant, "%s", tenant);
+    }
+    double sec = ms / 1000.0;
+    for (int i = 0; i < KB_TICKET_BUCKETS; i++)
+        if (sec <= kb_ticket_bounds_s[i]) {
+            h->buckets[i]++;
+            break;
+        }
+    h->count++;
+    h->sum_s += sec;
 }

@@ -15,6 +15,18 @@
 #include "errors.h"
 
 #define KB_LATENCY_BUCKETS 12
+#define KB_TICKET_BUCKETS 8
+#define KB_TICKET_TENANTS_MAX 64
+/* Upper bounds of the ticket time histogram's buckets, in s. */
+extern const double kb_ticket_bounds_s[KB_TICKET_BUCKETS];
+
+/* Ticket times (created -> first ready) of one tenant's orders. */
+typedef struct {
+    char tenant[33];
+    uint64_t buckets[KB_TICKET_BUCKETS]; /* per bucket; cumulative at render */
+    uint64_t count;
+    double sum_s;
+} kb_ticket_histogram;
 /* Upper bounds of the ack latency histogram's buckets, in ms. */
 extern const double kb_latency_bounds_ms[KB_LATENCY_BUCKETS];
 
@@ -64,6 +76,11 @@ typedef struct {
     int uplink_link;
     char uplink_name[64];
     char uplink_since[32];
+
+    /* Ticket times per tenant since the bridge started (reports' figures
+     * for Prometheus); a tenant beyond KB_TICKET_TENANTS_MAX is not counted. */
+    kb_ticket_histogram tickets[KB_TICKET_TENANTS_MAX];
+    int n_ticket_tenants;
 } kb_status;
 
 /* A fresh status: journal ok, broker connecting, started now. */
@@ -73,6 +90,7 @@ void status_journal_failed(kb_status *s, const char *why);
 /* Returns 1 if the journal had been failing (and is now marked ok). */
 int status_journal_recovered(kb_status *s);
 void status_record_ack_latency(kb_status *s, double ms);
+void status_record_ticket(kb_status *s, const char *tenant, double ms);
 void status_set_access(kb_status *s, int synced);
 /* The broker said its bridge connection `name` is up (1) or down (0). */
 void status_set_uplink_link(kb_status *s, const char *name, int up);

@@ -2,6 +2,7 @@
 #include "registry.h"
 
 #include "charset.h"
+#include "duration.h"
 #include "errbuf.h"
 #include "json_util.h"
 
@@ -106,6 +107,11 @@ static int parse_tenant(registry *r, const cJSON *t, char *err, size_t errlen)
     const cJSON *names = cJSON_GetObjectItemCaseSensitive(t, "board_names");
     if (names && !cJSON_IsBool(names)) return errbuf_set(err, errlen, "tenant %s: board_names must be true or false", id);
     rt->board_names = cJSON_IsTrue(names);
+    const cJSON *late = cJSON_GetObjectItemCaseSensitive(t, "late_after");
+    rt->late_after_ms = REGISTRY_LATE_AFTER_DEFAULT_MS;
+    if (late && (!cJSON_IsString(late) || duration_parse(late->valuestring, &rt->late_after_ms) != 0 ||
+                 rt->late_after_ms <= 0))
+        return errbuf_set(err, errlen, "tenant %s: late_after must be a duration such as \"10m\"", id);
 
     const cJSON *devs = cJSON_GetObjectItemCaseSensitive(t, "devices");
     if (devs && !cJSON_IsArray(devs)) return errbuf_set(err, errlen, "tenant %s: devices must be an array", id);

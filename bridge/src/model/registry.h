@@ -9,11 +9,13 @@
 #define KB_REGISTRY_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define REGISTRY_ID_MAX 32
 #define REGISTRY_NAME_MAX 128
 #define REGISTRY_STATIONS_MAX 16
 #define REGISTRY_BOARD_TENANTS_MAX 24 /* more: "tenants": "*" */
+#define REGISTRY_LATE_AFTER_DEFAULT_MS (10 * 60 * 1000)
 
 /* pos, kitchen (whole-order, or bound to one station), expo (whole orders
  * with each station's progress), board (an outlet-level pickup screen that
@@ -28,6 +30,9 @@ typedef struct {
     char stations[REGISTRY_STATIONS_MAX][REGISTRY_ID_MAX + 1];
     int n_stations;
     int board_names; /* "board_names": the board shows an order's pickup_name */
+    /* "late_after": a ticket longer than this is late in reports (default:
+     * the kitchen page's red, 10 minutes). */
+    int64_t late_after_ms;
 } registry_tenant;
 
 typedef struct {

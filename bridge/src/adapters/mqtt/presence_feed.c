@@ -66,15 +66,18 @@ static void on_presence(void *ctx, const char *topic, const void *payload, size_
         return;
     }
     double now = (double)kb_wall_ms();
+    int first = presence_find(f->table, t.device) == NULL;
     int changed = presence_update(f->table, t.device, payload, len, now);
     if (changed < 0) {
         cJSON_Delete(doc);
         log_warn("device %s sent a presence message that is not a presence document; ignored", t.device);
         return;
     }
-    /* A retained copy read at our (re)connect: the device came on before. */
+    /* A retained copy read at our (re)connect, or the first word of a device
+     * since we started (a copy queued for our session while we were away
+     * comes before the retained one): the device came on before. */
     const cJSON *since = cJSON_GetObjectItemCaseSensitive(doc, "since");
-    if (retained && changed && cJSON_IsString(since))
+    if ((retained || first) && changed && cJSON_IsString(since))
         presence_backdate(f->table, t.device, (double)kb_iso_parse_ms(since->valuestring), now);
     cJSON_Delete(doc);
     if (changed && f->changed) f->changed(f->ctx, t.device, presence_online(f->table, t.device));

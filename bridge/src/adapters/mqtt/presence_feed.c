@@ -66,7 +66,8 @@ static void on_presence(void *ctx, const char *topic, const void *payload, size_
         return;
     }
     double now = (double)kb_wall_ms();
-    int first = presence_find(f->table, t.device) == NULL;
+    const presence_entry *was = presence_find(f->table, t.device);
+    int first = !was || !was->known; /* an address from the broker's log may have come first */
     int changed = presence_update(f->table, t.device, payload, len, now);
     if (changed < 0) {
         cJSON_Delete(doc);

@@ -1,4 +1,5 @@
-// Vendors MQTT.js and the admin page's QR code library from node_modules into
+// Vendors MQTT.js, the admin page's QR code library and its chart library
+// (uPlot, the Reports view) from node_modules into
 // public/vendor/ so browsers load every asset from the bridge (no CDN: the
 // internet is down when this matters).
 // Run by `npm run build:web` (and so by `./kitchen-bus build`).
@@ -33,7 +34,19 @@ const qrVersion = JSON.parse(readFileSync(join(qrDist, '..', 'package.json'), 'u
 const qrDst = join(outDir, 'qrcode.mjs');
 copyFileSync(join(qrDist, 'qrcode.mjs'), qrDst);
 console.log(`web-adapter: vendored qrcode-generator ${qrVersion} (${statSync(qrDst).size} bytes) -> ${qrDst}`);
-writeFileSync(join(outDir, 'VERSION.json'), JSON.stringify({ mqtt: version, 'qrcode-generator': qrVersion }) + '\n');
+
+// The admin page's Reports view draws its charts with uPlot (no dependencies;
+// its ES module build and its stylesheet).
+const uplotPkgPath = require.resolve('uplot/package.json');
+const uplotDir = dirname(uplotPkgPath);
+const uplotVersion = JSON.parse(readFileSync(uplotPkgPath, 'utf8')).version;
+for (const f of ['uPlot.esm.js', 'uPlot.min.css']) {
+    const d = join(outDir, f);
+    copyFileSync(join(uplotDir, 'dist', f), d);
+    console.log(`web-adapter: vendored uplot ${uplotVersion} ${f} (${statSync(d).size} bytes) -> ${d}`);
+}
+writeFileSync(join(outDir, 'VERSION.json'),
+    JSON.stringify({ mqtt: version, 'qrcode-generator': qrVersion, uplot: uplotVersion }) + '\n');
 
 // Every module reachable from the entry points, by their static imports.
 const entries = ['kitchen-bus.mjs', 'js/kitchen.mjs', 'js/pos.mjs', 'js/admin.mjs', 'js/pair.mjs'];

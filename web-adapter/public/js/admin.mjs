@@ -13,10 +13,13 @@
 // says so. A 401 anywhere is the end of the session: back to the login form.
 // Presence is polled (GET /api/devices every POLL_MS, /api/overview every
 // other time), only while the page is visible. Ages run on the bridge's
-// clock (kb/clock.mjs). Pure logic is in js/admin-view.mjs.
+// clock (kb/clock.mjs). Pure logic is in js/admin-view.mjs. The Reports
+// tab (#reports, speed of service) is js/admin-reports.mjs, given this
+// page's `call`; the address's fragment says which view is shown.
 import qrcode from '../vendor/qrcode.mjs';
 import { bridgeNow, clockMeasured, keepClock } from '../kb/clock.mjs';
 import { $, el, toast } from './common.mjs';
+import { mountReports } from './admin-reports.mjs';
 import {
     devicesDiffer, formatAgo, formatCountdown, formatDuration, groupCode, groupDevices, onlineCount, qrPath, roleLabel,
     uplinkText,
@@ -36,6 +39,7 @@ let pairing = null;          // the pairing dialog's: {username, code, url, dead
 let pollTimer = null;
 let polls = 0;
 let clockTimer = null;
+let reports = null;          // the Reports view (js/admin-reports.mjs)
 
 // Test and support hooks: what the page shows and has done; nothing is simulated.
 const kb = window.__kb = {
@@ -192,6 +196,8 @@ async function logout() {
     closePairing();
     outlet = null;
     $('#app').hidden = true;
+    $('#reports').hidden = true;
+    $('#views').hidden = true;
     showLogin('Logged out.');
 }
 
@@ -207,15 +213,28 @@ async function enter() {
         if (!e.handled) notice(`Cannot read the outlet: ${e.message}`);
         return;
     }
-    $('#app').hidden = false;
+    $('#views').hidden = false;
+    showView(viewOf(location.hash));
     kb.state = 'ready';
     startPolling();
+}
+
+// ---- views: the device hub (#devices) and the reports (#reports…) ---------------------
+const viewOf = (hash) => (/^#reports\b/.test(hash) ? 'reports' : 'devices');
+
+function showView(name) {
+    kb.view = name;
+    $('#app').hidden = name !== 'devices';
+    $('#reports').hidden = name !== 'reports';
+    for (const tab of document.querySelectorAll('#views [role=tab]')) tab.setAttribute('aria-selected', String(tab.dataset.view === name));
+    if (name === 'reports') reports.open(reports.parseHash(location.hash));
 }
 
 // ---- reading ----------------------------------------------------------------------
 async function loadOutlet() {
     const doc = await call('/api/outlet');
     outlet = doc;
+    reports?.setOutlet(doc);
     renderOutlet();
     applyPresence();
     return doc;
@@ -729,6 +748,8 @@ function askRemove(username) {
 
 // ---- start ------------------------------------------------------------------------------------------
 async function start() {
+    reports = mountReports({ call, hooks: kb });
+    window.addEventListener('hashchange', () => { if (session && outlet) showView(viewOf(location.hash)); });
     $('#login form').addEventListener('submit', onLogin);
     $('#logout').addEventListener('click', logout);
     $('.notice-close').addEventListener('click', clearNotice);

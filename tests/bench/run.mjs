@@ -1,6 +1,10 @@
 // run.mjs - the Kitchen Bus benchmark driver (docs/BENCHMARKS.md).
 //
-//   node tests/bench/run.mjs [--smoke] [--only latency,ws,stall,throughput,autosave,footprint,fanout]
+//   node tests/bench/run.mjs [--smoke] [--only latency,ws,stall,throughput,autosave,footprint,fanout,reports]
+//
+// `reports` (issue 16: a month's report on 150,000 orders, and order latency
+// beside it; tests/bench/reports_bench.mjs) runs only when named in --only:
+// its journal takes minutes to build (then kept in build/bench-reports/).
 //
 // Starts its own broker and bridge on free ports (tests/lib/harness.mjs),
 // runs kb-bench (C, libmosquitto, MQTT/TCP) and an MQTT.js twin for MQTT over
@@ -418,6 +422,10 @@ async function main() {
   if (want('throughput') && !smoke) for (const via of ['direct', 'bridge']) await throughput(via);
   if (want('footprint') && !smoke) await footprint();
   if (want('fanout') && !smoke) record(await fanout());
+  if (only.includes('reports') && !smoke) {
+    const { options, reportsScenario } = await import('./reports_bench.mjs');
+    await reportsScenario(options(args), record);
+  }
   const lost = results.filter((r) => r.lost_deliveries || r.lost_acks);
   console.log('\nscenario     path    transport  rate  kitchen p50/p99/max ms        ack p50/p99/max ms   lost');
   for (const r of results.filter((x) => x.submit_to_kitchen_ms)) {

@@ -1,11 +1,14 @@
 /* reports.c - see reports.h.
  *
- * Two phases, each one SQL query stepped across slices: the orders of the
- * period (order_times by its created_at index), then their station parts
- * (station_times joined by primary key). Every figure goes into a group
- * found by direct index: tenant x hour of day, tenant x day, or tenant x
- * station; each group keeps its ticket seconds in an array that is sorted
- * once, at the end, for the percentiles. */
+ * Three phases, each stepped across slices: the orders of the period
+ * (order_times by its created_at index), then their station parts
+ * (station_times joined by primary key, order_times forced outer with CROSS
+ * JOIN: SQLite otherwise walked every station row of the tenant per order),
+ * then the figures. Every figure goes into a group found by direct index:
+ * tenant x hour of day, tenant x day, or tenant x station; each group keeps
+ * its ticket seconds in an array, and the last phase takes each array's
+ * percentiles by selection (O(n), no sort), a bounded number of values per
+ * slice, so no turn of the loop holds a month's figures at once. */
 #include "reports.h"
 
 #include <cjson/cJSON.h>
@@ -20,8 +23,14 @@
 #include "order_validate.h"
 
 typedef struct {
+    size_t count;
+    double avg, p50, p90, max;
+} stats;
+
+typedef struct {
     double *v;
     size_t n, cap;
+    stats st; /* computed by the finishing phase */
 } values;
 
 typedef struct {
@@ -46,7 +55,7 @@ typedef struct {
     double ticket_s;
 } slow_ticket;
 
-typedef enum { PHASE_ORDERS, PHASE_STATIONS, PHASE_DONE } report_phase;
+typedef enum { PHASE_ORDERS, PHASE_STATIONS, PHASE_FINISH, PHASE_DONE } report_phase;
 
 struct report {
     report_query q;
@@ -61,6 +70,7 @@ struct report {
     sqlite3 *db;
     sqlite3_stmt *st;
     report_phase phase;
+    size_t finish_at; /* the finishing phase's next array (see finish_step) */
 };
 
 static int push(values *v, double x)
@@ -261,8 +271,15 @@ static int add_station(report *rp, sqlite3_stmt *st)
     return 0; /* a station the registry no longer lists */
 }
 
+static int finish_step(report *rp, size_t budget);
+
 int report_step(report *rp, int max_rows, char *err, size_t errlen)
 {
+    if (rp->phase == PHASE_FINISH) {
+        /* About as much work per slice as reading max_rows rows. */
+        if (finish_step(rp, (size_t)max_rows * 16)) rp->phase = PHASE_DONE;
+        return rp->phase == PHASE_DONE;
+    }
     while (rp->phase != PHASE_DONE) {
         int rc = SQLITE_ROW;
         for (int n = 0; n < max_rows && (rc = sqlite3_step(rp->st)) == SQLITE_ROW; n++)
@@ -273,16 +290,16 @@ int report_step(report *rp, int max_rows, char *err, size_t errlen)
         sqlite3_finalize(rp->st);
         rp->st = NULL;
         if (rp->phase == PHASE_STATIONS) {
-            rp->phase = PHASE_DONE;
-            break;
+            rp->phase = PHASE_FINISH;
+            return 0; /* the figures in the next slices */
         }
         rp->phase = PHASE_STATIONS;
         const char *sql = rp->q.tenant
             ? "SELECT s.tenant, s.station, s.ready_at - o.created_at FROM order_times o INDEXED BY order_times_created "
-              "JOIN station_times s ON s.tenant = o.tenant AND s.created_seq = o.created_seq "
+              "CROSS JOIN station_times s ON s.tenant = o.tenant AND s.created_seq = o.created_seq "
               "WHERE o.created_at >= ?1 AND o.created_at < ?2 AND o.tenant = ?3"
             : "SELECT s.tenant, s.station, s.ready_at - o.created_at FROM order_times o INDEXED BY order_times_created "
-              "JOIN station_times s ON s.tenant = o.tenant AND s.created_seq = o.created_seq "
+              "CROSS JOIN station_times s ON s.tenant = o.tenant AND s.created_seq = o.created_seq "
               "WHERE o.created_at >= ?1 AND o.created_at < ?2";
         if (prepare(rp, sql, err, errlen) != 0) return -1;
         return 0; /* the stations in the next slice */
@@ -292,37 +309,87 @@ int report_step(report *rp, int max_rows, char *err, size_t errlen)
 
 /* ---- output ---- */
 
-static int cmp_double(const void *a, const void *b)
+/* The k-th smallest of v[0..n) (0-based), moving values around: Hoare's
+ * selection, O(n) on average, no full sort (a month's tickets would take
+ * one long turn of the loop to sort). */
+static double select_kth(double *v, size_t n, size_t k)
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
+    size_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        double pivot = v[lo + (hi - lo) / 2];
+        size_t i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < pivot) i++;
+            while (v[j] > pivot) j--;
+            if (i <= j) {
+                double t = v[i];
+                v[i] = v[j];
+                v[j] = t;
+                i++;
+                if (j == 0) break;
+                j--;
+            }
+        }
+        if (k <= j) hi = j;
+        else if (k >= i) lo = i;
+        else return v[k];
+    }
+    return v[k];
 }
 
-typedef struct {
-    size_t count;
-    double avg, p50, p90, max;
-} stats;
-
-/* Sorts v in place (the report is finished: nothing adds to it). */
-static stats stats_of(const values *v)
+/* count, avg, nearest-rank p50 and p90, max of v (reordering it). */
+static void compute_stats(values *v)
 {
     stats s = {v->n, 0, 0, 0, 0};
-    if (!v->n) return s;
-    qsort(v->v, v->n, sizeof *v->v, cmp_double);
-    double sum = 0;
-    for (size_t i = 0; i < v->n; i++) sum += v->v[i];
-    s.avg = sum / (double)v->n;
-    s.p50 = v->v[(size_t)ceil(0.5 * (double)v->n) - 1];
-    s.p90 = v->v[(size_t)ceil(0.9 * (double)v->n) - 1];
-    s.max = v->v[v->n - 1];
-    return s;
+    if (v->n) {
+        double sum = 0, max = v->v[0];
+        for (size_t i = 0; i < v->n; i++) {
+            sum += v->v[i];
+            if (v->v[i] > max) max = v->v[i];
+        }
+        s.avg = sum / (double)v->n;
+        s.max = max;
+        size_t k90 = (size_t)ceil(0.9 * (double)v->n) - 1, k50 = (size_t)ceil(0.5 * (double)v->n) - 1;
+        s.p90 = select_kth(v->v, v->n, k90);
+        s.p50 = select_kth(v->v, k90 + 1, k50); /* everything below rank k90 is now at its left */
+    }
+    v->st = s;
+}
+
+static const stats *stats_of(const values *v) { return &v->st; }
+
+/* The i-th values array of the report, in a fixed order; NULL past the end. */
+static values *array_at(report *rp, size_t i)
+{
+    size_t per_tenant = 3 + REGISTRY_STATIONS_MAX, tenants = (size_t)rp->n_tenants * per_tenant;
+    if (i < tenants) {
+        tenant_acc *t = &rp->tenants[i / per_tenant];
+        size_t k = i % per_tenant;
+        return k == 0 ? &t->total.ticket : k == 1 ? &t->accept : k == 2 ? &t->serve : &t->station_ready[k - 3];
+    }
+    i -= tenants;
+    return i < (size_t)rp->n_tenants * (size_t)rp->n_keys ? &rp->groups[i].ticket : NULL;
+}
+
+/* Computes the figures of arrays holding about `budget` values in all,
+ * then returns: 1 when every array is done. */
+static int finish_step(report *rp, size_t budget)
+{
+    values *v;
+    size_t used = 0;
+    while (used < budget && (v = array_at(rp, rp->finish_at))) {
+        compute_stats(v);
+        used += v->n + 1;
+        rp->finish_at++;
+    }
+    return array_at(rp, rp->finish_at) == NULL;
 }
 
 static double round3(double x) { return round(x * 1000.0) / 1000.0; }
 
 static cJSON *stats_json(const values *v)
 {
-    stats s = stats_of(v);
+    stats s = *stats_of(v);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "count", (double)s.count);
     if (!s.count) {
@@ -474,7 +541,7 @@ char *report_csv(const report *rp)
         for (int k = 0; k < rp->n_keys; k++) {
             if (!group_used(rp, t, k)) continue;
             const group *g = &rp->groups[(size_t)t * (size_t)rp->n_keys + (size_t)k];
-            stats s = stats_of(&g->ticket);
+            stats s = *stats_of(&g->ticket);
             char key[40], avg[32], p50[32], p90[32], max[32], line[400];
             key_text(rp, &rp->tenants[t], k, key, sizeof key);
             cell(avg, sizeof avg, s.avg, s.count > 0);

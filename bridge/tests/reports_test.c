@@ -27,7 +27,8 @@ static int64_t seq;
 static void change(const char *number, int64_t created_seq, order_status st, double minutes, const char *doc)
 {
     kb_clock_set_test(T0 + (long long)(minutes * MIN));
-    journal_order o = {.status = st, .seq = ++seq, .created_seq = created_seq ? created_seq : seq, .doc = (char *)doc,
+    int64_t mine = ++seq;
+    journal_order o = {.status = st, .seq = mine, .created_seq = created_seq ? created_seq : mine, .doc = (char *)doc,
                        .closed_at_ms = order_status_is_open(st) ? 0 : kb_wall_ms()};
     strcpy(o.fingerprint, "f");
     CHECK(journal_put_change(j, "pizza", number, &o, "{}") == 0);

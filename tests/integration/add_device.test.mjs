@@ -9,13 +9,10 @@
 // registry.test.mjs.)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, statSync } from 'node:fs';
-import path from 'node:path';
 import {
   startBus, mqttClient, subscribe, posDevice, stationDevice, expoDevice, boardDevice, makeOrder, waitFor, waitMessage,
-  parse, freePort, orderTopic, eventsTopic, stationViewTopic, boardTopic, ROOT, BRIDGE_BIN,
-} from '../lib/harness.mjs';
+  parse, freePort, orderTopic, eventsTopic, stationViewTopic, boardTopic, kitchenBusCommand } from '../lib/harness.mjs';
 
 const production = {
   outlet: { id: 'court-9', name: 'Court 9' },
@@ -36,15 +33,7 @@ before(async () => {
 after(async () => { await bus?.stop(); });
 
 // kitchen-bus runs the kb-device of the build under test (the one kb-bridge is in).
-function kitchenBusWith(env, ...args) {
-  return execFileSync(path.join(ROOT, 'kitchen-bus'), args, {
-    env: {
-      ...process.env, KB_DATA_DIR: bus.dir, KB_REGISTRY: bus.registry, KB_MQTT_PORT: String(bus.mqttPort),
-      KB_BUILD_DIR: path.dirname(path.dirname(BRIDGE_BIN)), ...env,
-    },
-    encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'],
-  });
-}
+const kitchenBusWith = (env, ...args) => kitchenBusCommand(bus, env, ...args);
 const kitchenBus = (...args) => kitchenBusWith({}, ...args);
 const passwordOf = (out) => {
   const m = out.match(/password: (\S+)/);

@@ -5,7 +5,6 @@
 // refuses the login or does not answer leaves the registry as it was.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import {
   existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync,
 } from 'node:fs';
@@ -13,8 +12,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  startBus, mqttClient, subscribe, posDevice, kitchenDevice, makeOrder, waitFor, freePort, ROOT, BRIDGE_BIN,
-} from '../lib/harness.mjs';
+  startBus, mqttClient, subscribe, posDevice, kitchenDevice, makeOrder, waitFor, freePort, ROOT, kitchenBusCommand } from '../lib/harness.mjs';
 
 const production = {
   outlet: { id: 'mall-7', name: 'Mall 7 Food Court' },
@@ -31,15 +29,7 @@ before(async () => { bus = await startBus({ registry: production }); });
 after(async () => { await bus?.stop(); });
 
 // kitchen-bus runs the kb-device of the build under test (the one kb-bridge is in).
-function kitchenBusWith(env, ...args) {
-  return execFileSync(path.join(ROOT, 'kitchen-bus'), args, {
-    env: {
-      ...process.env, KB_DATA_DIR: bus.dir, KB_REGISTRY: bus.registry, KB_MQTT_PORT: String(bus.mqttPort),
-      KB_BUILD_DIR: path.dirname(path.dirname(BRIDGE_BIN)), ...env,
-    },
-    encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'],
-  });
-}
+const kitchenBusWith = (env, ...args) => kitchenBusCommand(bus, env, ...args);
 const kitchenBus = (...args) => kitchenBusWith({}, ...args);
 const addDevice = (tenant, username, role) => kitchenBus('add-device', tenant, username, role);
 

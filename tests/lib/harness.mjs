@@ -468,3 +468,16 @@ export function seededRandom(seed) {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** Runs the checkout's `kitchen-bus` against `bus` (its data dir, registry,
+ *  broker port, and the build kb-bridge is in, so it uses that kb-device);
+ *  resolves with stdout, throws with stderr on a non-zero exit. */
+export function kitchenBusCommand(bus, env, ...args) {
+  return execFileSync(path.join(ROOT, 'kitchen-bus'), args, {
+    env: {
+      ...process.env, KB_DATA_DIR: bus.dir, KB_REGISTRY: bus.registry, KB_MQTT_PORT: String(bus.mqttPort),
+      KB_BUILD_DIR: path.dirname(path.dirname(BRIDGE_BIN)), ...env,
+    },
+    encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}

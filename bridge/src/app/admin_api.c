@@ -46,6 +46,14 @@ typedef struct {
     char password[PASSWORD_CHARS + 1];
 } admin_op;
 
+/* A registry edit on the file's JSON (model/registry_edit.c), from a body. */
+typedef int (*edit_fn)(cJSON *doc, const cJSON *body, char *err, size_t errlen);
+/* A registry-changing route: its edit, and the API (the route's ctx). */
+typedef struct {
+    struct admin_api *api;
+    edit_fn edit;
+} registry_route;
+
 struct admin_api {
     admin_api_deps d;
     http_server *http;
@@ -60,6 +68,7 @@ struct admin_api {
         int csv;
     } reports[REPORTS_MAX];
     lws_sorted_usec_list_t report_sul;
+    registry_route edits[5]; /* the ctx of each registry-changing route */
 };
 
 /* ---- answers ---- */
@@ -320,8 +329,6 @@ static int get_outlet(void *ctx, const http_request *req, http_response *res)
     return answer(res, HTTP_STATUS_OK, doc);
 }
 
-typedef int (*edit_fn)(cJSON *doc, const cJSON *body, char *err, size_t errlen);
-
 static int stale(admin_api *api, http_response *res, const char *why)
 {
     cJSON *doc = cJSON_CreateObject();
@@ -454,25 +461,10 @@ static int edit_remove_device(cJSON *doc, const cJSON *body, char *err, size_t e
     return registry_edit_remove_device(doc, username, err, errlen);
 }
 
-static int post_tenant_add(void *ctx, const http_request *req, http_response *res)
+static int post_registry_change(void *ctx, const http_request *req, http_response *res)
 {
-    return change_registry(ctx, req, res, edit_add_tenant);
-}
-static int post_tenant_rename(void *ctx, const http_request *req, http_response *res)
-{
-    return change_registry(ctx, req, res, edit_rename_tenant);
-}
-static int post_station_add(void *ctx, const http_request *req, http_response *res)
-{
-    return change_registry(ctx, req, res, edit_add_station);
-}
-static int post_device_add(void *ctx, const http_request *req, http_response *res)
-{
-    return change_registry(ctx, req, res, edit_add_device);
-}
-static int post_device_remove(void *ctx, const http_request *req, http_response *res)
-{
-    return change_registry(ctx, req, res, edit_remove_device);
+    const registry_route *route = ctx;
+    return change_registry(route->api, req, res, route->edit);
 }
 
 /* ---- devices ---- */
@@ -891,11 +883,6 @@ admin_api *admin_api_new(const admin_api_deps *deps, http_server *srv)
         {"GET", "/api/devices", get_devices, HTTP_ROUTE_ADMIN},
         {"GET", "/api/overview", get_overview, HTTP_ROUTE_ADMIN},
         {"GET", "/api/pairings", get_pairings, HTTP_ROUTE_ADMIN},
-        {"POST", "/api/tenant/add", post_tenant_add, HTTP_ROUTE_ADMIN},
-        {"POST", "/api/tenant/rename", post_tenant_rename, HTTP_ROUTE_ADMIN},
-        {"POST", "/api/station/add", post_station_add, HTTP_ROUTE_ADMIN},
-        {"POST", "/api/device/add", post_device_add, HTTP_ROUTE_ADMIN},
-        {"POST", "/api/device/remove", post_device_remove, HTTP_ROUTE_ADMIN},
         {"POST", "/api/device/unpair", post_device_unpair, HTTP_ROUTE_ADMIN},
         {"POST", "/api/pairing/create", post_pairing_create, HTTP_ROUTE_ADMIN},
         {"POST", "/api/pairing/revoke", post_pairing_revoke, HTTP_ROUTE_ADMIN},
@@ -907,6 +894,20 @@ admin_api *admin_api_new(const admin_api_deps *deps, http_server *srv)
             free(api);
             return NULL;
         }
+    static const struct {
+        const char *path;
+        edit_fn edit;
+    } edits[] = {{"/api/tenant/add", edit_add_tenant},     {"/api/tenant/rename", edit_rename_tenant},
+                 {"/api/station/add", edit_add_station},   {"/api/device/add", edit_add_device},
+                 {"/api/device/remove", edit_remove_device}};
+    _Static_assert(sizeof edits / sizeof *edits == sizeof api->edits / sizeof *api->edits, "one ctx per route");
+    for (size_t i = 0; i < sizeof edits / sizeof *edits; i++) {
+        api->edits[i] = (registry_route){api, edits[i].edit};
+        if (http_server_route(srv, "POST", edits[i].path, HTTP_ROUTE_ADMIN, post_registry_change, &api->edits[i]) != 0) {
+            free(api);
+            return NULL;
+        }
+    }
     if (deps->config->test_clock &&
         http_server_route(srv, "POST", "/api/test/clock", HTTP_ROUTE_ADMIN, post_test_clock, api) != 0) {
         free(api);

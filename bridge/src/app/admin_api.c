@@ -33,7 +33,6 @@
 #define PASSWORD_BYTES 18
 #define PASSWORD_CHARS 24
 #define REPORTS_MAX 4
-#define REPORT_SLICE_ROWS 2000 /* measured: a slice well under a millisecond or two (docs/BENCHMARKS.md) */
 
 typedef enum { OP_FREE, OP_LOGIN, OP_PAIR, OP_UNPAIR } op_kind;
 
@@ -799,7 +798,7 @@ static void run_reports(lws_sorted_usec_list_t *sul)
     for (int i = 0; i < REPORTS_MAX; i++) {
         if (!api->reports[i].rp) continue;
         char err[256];
-        int rc = report_step(api->reports[i].rp, REPORT_SLICE_ROWS, err, sizeof err);
+        int rc = report_step(api->reports[i].rp, REPORT_SLICE_ROWS, REPORT_SLICE_MS, err, sizeof err);
         if (rc == 0) more = 1;
         else finish_report(api, i, rc > 0, rc < 0 ? err : NULL);
     }

@@ -271,20 +271,26 @@ static int add_station(report *rp, sqlite3_stmt *st)
     return 0; /* a station the registry no longer lists */
 }
 
-static int finish_step(report *rp, size_t budget);
+static int finish_step(report *rp, size_t budget, double until_ms);
 
-int report_step(report *rp, int max_rows, char *err, size_t errlen)
+/* Time is read every this many rows: a row takes a microsecond or so. */
+#define ROWS_PER_CLOCK_READ 32
+
+int report_step(report *rp, int max_rows, double max_ms, char *err, size_t errlen)
 {
+    double until = max_ms > 0 ? kb_now_ms() + max_ms : 0;
     if (rp->phase == PHASE_FINISH) {
         /* About as much work per slice as reading max_rows rows. */
-        if (finish_step(rp, (size_t)max_rows * 16)) rp->phase = PHASE_DONE;
+        if (finish_step(rp, (size_t)max_rows * 16, until)) rp->phase = PHASE_DONE;
         return rp->phase == PHASE_DONE;
     }
     while (rp->phase != PHASE_DONE) {
         int rc = SQLITE_ROW;
-        for (int n = 0; n < max_rows && (rc = sqlite3_step(rp->st)) == SQLITE_ROW; n++)
+        for (int n = 0; n < max_rows && (rc = sqlite3_step(rp->st)) == SQLITE_ROW; n++) {
             if ((rp->phase == PHASE_ORDERS ? add_order(rp, rp->st) : add_station(rp, rp->st)) != 0)
                 return errbuf_set(err, errlen, "out of memory");
+            if (until > 0 && n % ROWS_PER_CLOCK_READ == ROWS_PER_CLOCK_READ - 1 && kb_now_ms() >= until) return 0;
+        }
         if (rc == SQLITE_ROW) return 0; /* the slice is used up */
         if (rc != SQLITE_DONE) return errbuf_set(err, errlen, "cannot read the journal: %s", sqlite3_errmsg(rp->db));
         sqlite3_finalize(rp->st);
@@ -371,13 +377,14 @@ static values *array_at(report *rp, size_t i)
     return i < (size_t)rp->n_tenants * (size_t)rp->n_keys ? &rp->groups[i].ticket : NULL;
 }
 
-/* Computes the figures of arrays holding about `budget` values in all,
- * then returns: 1 when every array is done. */
-static int finish_step(report *rp, size_t budget)
+/* Computes the figures of arrays holding about `budget` values in all, or
+ * until kb_now_ms() reaches until_ms (if not 0), whichever comes first (an
+ * array is never split), then returns: 1 when every array is done. */
+static int finish_step(report *rp, size_t budget, double until_ms)
 {
     values *v;
     size_t used = 0;
-    while (used < budget && (v = array_at(rp, rp->finish_at))) {
+    while (used < budget && (until_ms <= 0 || used == 0 || kb_now_ms() < until_ms) && (v = array_at(rp, rp->finish_at))) {
         compute_stats(v);
         used += v->n + 1;
         rp->finish_at++;

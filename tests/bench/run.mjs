@@ -1,10 +1,14 @@
 // run.mjs - the Kitchen Bus benchmark driver (docs/BENCHMARKS.md).
 //
-//   node tests/bench/run.mjs [--smoke] [--only latency,ws,stall,throughput,autosave,footprint,fanout,reports]
+//   node tests/bench/run.mjs [--smoke] [--only latency,ws,stall,throughput,autosave,footprint,fanout,reports,old-server,legacy]
+//                            [--ws-front lighttpd]
 //
-// `reports` (issue 16: a month's report on 150,000 orders, and order latency
-// beside it; tests/bench/reports_bench.mjs) runs only when named in --only:
-// its journal takes minutes to build (then kept in build/bench-reports/).
+// `old-server` and `legacy` (issue 17: the old sync server, reconstructed in
+// tests/bench/old_server.mjs, side by side with the bus; --smoke runs both
+// briefly) and `reports` (issue 16: a month's report on 150,000 orders, and
+// order latency beside it; tests/bench/reports_bench.mjs) run only when
+// named in --only: the reports' journal takes minutes to build (then kept in
+// build/bench-reports/).
 //
 // Starts its own broker and bridge on free ports (tests/lib/harness.mjs),
 // runs kb-bench (C, libmosquitto, MQTT/TCP) and an MQTT.js twin for MQTT over
@@ -12,7 +16,7 @@
 // "direct" baseline), and prints one JSON line per run plus a summary table.
 // --smoke is the short version in the default ctest run: it checks that
 // every order was delivered and acked, never how fast.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { readFileSync, statSync, appendFileSync, mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import path from 'node:path';
@@ -21,18 +25,29 @@ import { promisify } from 'node:util';
 import mqtt, { MqttClient } from 'mqtt';
 import { browserStreamBuilder } from 'mqtt/lib/connect/ws';
 import WebSocket from 'ws';
-import { startBus, waitFor, ROOT } from '../lib/harness.mjs';
+import { startBus, waitFor, freePort, ROOT } from '../lib/harness.mjs';
+import { withLighttpdFront } from './ws_front.mjs';
 
 const args = process.argv.slice(2);
 const smoke = args.includes('--smoke');
 const onlyAt = args.indexOf('--only');
 const only = onlyAt < 0 ? [] : (args[onlyAt + 1] || '').split(',').filter(Boolean);
 const want = (name) => !only.length || only.includes(name);
+// --ws-front lighttpd: WebSocket clients reach the broker through lighttpd (tests/bench/ws_front.mjs).
+const wsFront = args.includes('--ws-front') ? args[args.indexOf('--ws-front') + 1] : null;
+if (wsFront && wsFront !== 'lighttpd') throw new Error('--ws-front takes lighttpd');
 const BENCH = process.env.KB_BENCH_BIN || path.join(ROOT, 'build/tests/bench/kb-bench');
 const OUT = path.join(ROOT, 'build/bench-results.jsonl');
 const results = [];
 
+/** A bus for the WebSocket scenarios: behind the --ws-front if one is named. */
+async function wsBus() {
+  const bus = await startBus();
+  return wsFront ? withLighttpdFront(bus) : bus;
+}
+
 function record(r) {
+  if (wsFront && r.transport !== 'tcp') r.ws_front = wsFront;
   results.push(r);
   const line = JSON.stringify(r);
   console.log(line);
@@ -122,14 +137,24 @@ function connect(bus, username, password, clientId, transport = 'ws', framing = 
   });
 }
 
+/**
+ * One latency run's bookkeeping: order i is numbered `${run}-${i}`; sent[i],
+ * acked[i] and seen[kitchen][i] hold performance.now() times (0 until then);
+ * index() maps an order number back to i (-1 if not this run's).
+ */
+function latencyRun(prefix, { rate, seconds, kitchens }) {
+  const run = `${prefix}${Date.now().toString(36)}`;
+  const n = Math.floor(rate * seconds);
+  return {
+    run, n, sent: new Array(n).fill(0), acked: new Array(n).fill(0),
+    seen: Array.from({ length: kitchens }, () => new Array(n).fill(0)),
+    index: (num) => (num?.startsWith(`${run}-`) ? Number(num.slice(run.length + 1)) : -1),
+  };
+}
+
 /** MQTT.js over WebSockets on both legs, the way browsers use the bus. */
 async function wsLatency(bus, { path: via, rate, seconds, kitchens, label }) {
-  const run = `W${Date.now().toString(36)}`;
-  const n = Math.floor(rate * seconds);
-  const sent = new Array(n).fill(0);
-  const acked = new Array(n).fill(0);
-  const seen = Array.from({ length: kitchens }, () => new Array(n).fill(0));
-  const index = (num) => (num?.startsWith(`${run}-`) ? Number(num.slice(run.length + 1)) : -1);
+  const { run, n, sent, acked, seen, index } = latencyRun('W', { rate, seconds, kitchens });
   // As in kb-bench, the direct path runs under outlet/bench/, which no
   // bridge subscription covers, with the bridge's own account.
   const direct = via === 'direct';
@@ -188,6 +213,132 @@ async function wsLatency(bus, { path: via, rate, seconds, kitchens, label }) {
   };
 }
 
+/** Starts tests/bench/old_server.mjs (the old sync server) on free ports; resolves once it listens. */
+async function startOldServer() {
+  const [wsPort, httpPort] = [await freePort(), await freePort()];
+  const child = spawn(process.execPath, [path.join(ROOT, 'tests/bench/old_server.mjs'), String(wsPort), String(httpPort)],
+    { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; if (out.includes('ready')) resolve(); }); // then drained: it logs per order
+    child.once('exit', (code) => reject(new Error(`the old server exited (${code}) before listening`)));
+  });
+  return {
+    wsPort, pid: child.pid,
+    stop: () => new Promise((r) => { child.once('exit', r); child.kill('SIGTERM'); }),
+  };
+}
+
+/**
+ * The old sync server's protocol, one JSON frame per WebSocket message as a
+ * browser sends it (the `ws` package): a POS sends `new_order`, kitchens get
+ * `new_order`. `target` is `old-server` (the reconstruction, which never
+ * acknowledges) or `legacy` (the bus's legacy gateway on the bridge's HTTP
+ * port, with the registry's devices, which acks once the order is durable).
+ */
+async function oldProtocolLatency(target, { rate, seconds, kitchens, label, bus, old }) {
+  const { run, n, sent, acked, seen, index } = latencyRun('L', { rate, seconds, kitchens });
+  const open = (type, id, user) => {
+    const q = new URLSearchParams({ 'client-type': type, 'client-id': id });
+    if (target === 'legacy') { q.set('username', user); q.set('password', user); }
+    const port = target === 'legacy' ? bus.httpPort : old.wsPort;
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/?${q}`);
+    return new Promise((resolve, reject) => {
+      ws.on('message', (data) => {
+        const f = JSON.parse(data.toString());
+        if (f.type === 'connected') resolve(ws);
+      });
+      ws.once('open', () => ws._socket.setNoDelay(true));
+      ws.once('error', reject);
+    });
+  };
+  const connectMs = [];
+  const ks = [];
+  for (let k = 0; k < kitchens; k++) {
+    const t0 = performance.now();
+    const ws = await open('kitchen', `${run}-k${k}`, 'pizza-kitchen');
+    connectMs.push(performance.now() - t0);
+    ws.on('message', (data) => {
+      const f = JSON.parse(data.toString());
+      const i = f.type === 'new_order' ? index(f.payload?.order_number) : -1;
+      if (i >= 0 && !seen[k][i]) seen[k][i] = performance.now();
+    });
+    ks.push(ws);
+  }
+  const pos = await open('pos', `${run}-pos`, 'pizza-pos');
+  pos.on('message', (data) => {
+    const f = JSON.parse(data.toString());
+    const i = f.type === 'ack' ? index(f.payload?.order_number) : -1;
+    if (i >= 0 && !acked[i]) acked[i] = performance.now();
+  });
+  const start = performance.now() + 10;
+  for (let i = 0; i < n; i++) {
+    const wait = start + (i * 1000) / rate - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    const order = { order_number: `${run}-${i}`, tenant_id: 'pizza', customer_name: 'Budi', table: '12', status: 'pending',
+      items: [{ name: 'Margherita', qty: 2, modifiers: ['extra cheese'] }, { name: 'Iced tea', qty: 1 }] };
+    sent[i] = performance.now();
+    pos.send(JSON.stringify({ type: 'new_order', payload: order, timestamp: new Date().toISOString() }));
+  }
+  const acks = target === 'legacy';
+  await waitFor(() => (!acks || acked.every(Boolean)) && seen.every((s) => s.every(Boolean)),
+    { timeout: 15000, what: 'all deliveries' }).catch(() => {});
+  for (const ws of [...ks, pos]) ws.close();
+  const warm = Math.floor(n / 50);
+  const deliv = [];
+  for (const s of seen) for (let i = warm; i < n; i++) if (s[i]) deliv.push(s[i] - sent[i]);
+  const delivered = seen.reduce((a, s) => a + s.filter(Boolean).length, 0);
+  const r = { scenario: label, path: target, transport: 'ws', rate, orders: n, kitchens, delivered,
+    lost_deliveries: n * kitchens - delivered, lost_acks: 0, submit_to_kitchen_ms: stats(deliv), kitchen_connect_ms: stats(connectMs) };
+  if (acks) {
+    Object.assign(r, { acked: acked.filter(Boolean).length, lost_acks: n - acked.filter(Boolean).length,
+      submit_to_ack_ms: stats(acked.slice(warm).map((t, j) => t && t - sent[j + warm]).filter(Boolean)) });
+  }
+  return r;
+}
+
+/**
+ * Issue 17's comparisons, side by side in one run, each path on its own
+ * fresh processes, the paths alternated `rounds` times:
+ * - `old-server`: 1 POS -> 1 kitchen over WebSockets at 200/s, the old
+ *   server (its protocol) against the bus (MQTT.js, browser framing, submit ->
+ *   retained state) and the raw broker (the direct path);
+ * - `legacy`: old clients at 15/s on the old server and on the bus's legacy
+ *   gateway.
+ * Prints the ratios to the old server's figures.
+ */
+async function versusOldServer(kind, { rounds = 3 } = {}) {
+  const cfg = kind === 'legacy'
+    ? { rate: 15, seconds: smoke ? 1 : 40, kitchens: 1, paths: ['old-server', 'legacy'] }
+    : { rate: smoke ? 20 : 200, seconds: smoke ? 1 : 10, kitchens: 1, paths: ['old-server', 'bridge', 'direct'] };
+  const mine = [];
+  for (let round = 1; round <= (smoke ? 1 : rounds); round++) {
+    for (const via of cfg.paths) {
+      const opts = { ...cfg, label: kind };
+      let r;
+      if (via === 'old-server') {
+        const old = await startOldServer();
+        try { r = await oldProtocolLatency('old-server', { ...opts, old }); } finally { await old.stop(); }
+      } else {
+        const bus = await wsBus();
+        try {
+          r = via === 'legacy' ? await oldProtocolLatency('legacy', { ...opts, bus }) : await wsLatency(bus, { ...opts, path: via });
+        } finally { await bus.stop(); }
+      }
+      r.round = round;
+      record(r);
+      mine.push(r);
+    }
+  }
+  const of = (via, p) => mine.filter((r) => r.path === via).map((r) => r.submit_to_kitchen_ms?.[p]);
+  console.log(`\n${kind}: submit -> kitchen, per round (ratio to the old server's median of rounds)`);
+  const median = (v) => [...v].sort((a, b) => a - b)[Math.floor((v.length - 1) / 2)];
+  for (const p of ['p50', 'p99', 'p999', 'max']) {
+    const base = median(of('old-server', p));
+    console.log(`  ${p.padEnd(5)} ${cfg.paths.map((via) => `${via} ${of(via, p).join('/')} (x${(median(of(via, p)) / base).toFixed(2)})`).join('   ')}`);
+  }
+}
+
 /**
  * Reproduces the broker's WebSocket stall: with the bridge stopped (no other
  * client wakes the broker), a publisher sends two messages back to back five
@@ -195,7 +346,7 @@ async function wsLatency(bus, { path: via, rate, seconds, kitchens, label }) {
  * WebSocket framing. Counts deliveries and PUBACKs later than 50 ms.
  */
 async function stall({ seconds = 20 } = {}) {
-  const bus = await startBus();
+  const bus = await wsBus();
   try {
     await bus.stopBridge();
     const pw = readFileSync(bus.bridgeEnv.KB_BRIDGE_PASSWORD_FILE, 'utf8').trim();
@@ -404,7 +555,7 @@ async function fanout({ tenants = 100, perTenant = 10, rate = 100, seconds = 10 
 
 async function main() {
   if (!smoke) record({ scenario: 'machine', cpus: cpus().length, model: cpus()[0].model });
-  const bus = await startBus();
+  const bus = await wsBus();
   try {
     const base = smoke ? { rate: 50, seconds: 1, kitchens: 2 } : { rate: 200, seconds: 10, kitchens: 4 };
     if (want('latency')) {
@@ -417,6 +568,8 @@ async function main() {
   } finally {
     await bus.stop();
   }
+  if (smoke || only.includes('old-server')) await versusOldServer('old-server');
+  if (smoke || only.includes('legacy')) await versusOldServer('legacy');
   if (want('stall') && !smoke) await stall();
   if (want('autosave') && !smoke) await autosave();
   if (want('throughput') && !smoke) for (const via of ['direct', 'bridge']) await throughput(via);

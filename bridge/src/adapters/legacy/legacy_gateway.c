@@ -183,9 +183,16 @@ static void close_conn(legacy_conn *c, int code, const char *reason, int flush)
     lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, CLOSE_GRACE_S);
 }
 
-/* Queues a frame (taken; NULL = could not be built). */
+static int on_writeable(legacy_conn *c);
+
 /* Copies a frame into the connection's send queue (the one copy, after
- * LWS_PRE bytes for libwebsockets' header). */
+ * LWS_PRE bytes for libwebsockets' header). A frame alone in the queue of
+ * a socket that can take it now is written at once rather than on the next
+ * POLLOUT, which comes after the batch's commit and the broker's PUBACKs
+ * (docs/BENCHMARKS.md "The legacy gateway against the old server"):
+ * lws_send_pipe_choked() says no partial write is pending and the socket
+ * is writable, the condition libwebsockets sets for a write outside the
+ * WRITEABLE callback. */
 static void queue_frame(legacy_conn *c, const char *frame, size_t len)
 {
     if (c->state == CONN_CLOSING) return;
@@ -205,6 +212,10 @@ static void queue_frame(legacy_conn *c, const char *frame, size_t len)
     else c->head = m;
     c->tail = m;
     c->queued += len;
+    if (c->head == m && c->state == CONN_READY && !lws_send_pipe_choked(c->wsi)) {
+        if (on_writeable(c) != 0) close_conn(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "write failed", 0);
+        return;
+    }
     lws_callback_on_writable(c->wsi);
 }
 

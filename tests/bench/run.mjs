@@ -140,21 +140,41 @@ function connect(bus, username, password, clientId, transport = 'ws', framing = 
 /**
  * One latency run's bookkeeping: order i is numbered `${run}-${i}`; sent[i],
  * acked[i] and seen[kitchen][i] hold performance.now() times (0 until then);
- * index() maps an order number back to i (-1 if not this run's).
+ * index() maps an order number back to i (-1 if not this run's); pace(i)
+ * waits until order i is due at `rate`; figures() counts and times what
+ * came, the first 2 % left out as warm-up.
  */
 function latencyRun(prefix, { rate, seconds, kitchens }) {
   const run = `${prefix}${Date.now().toString(36)}`;
   const n = Math.floor(rate * seconds);
+  const sent = new Array(n).fill(0);
+  const acked = new Array(n).fill(0);
+  const seen = Array.from({ length: kitchens }, () => new Array(n).fill(0));
+  let start = 0;
   return {
-    run, n, sent: new Array(n).fill(0), acked: new Array(n).fill(0),
-    seen: Array.from({ length: kitchens }, () => new Array(n).fill(0)),
+    run, n, sent, acked, seen,
     index: (num) => (num?.startsWith(`${run}-`) ? Number(num.slice(run.length + 1)) : -1),
+    async pace(i) {
+      if (!start) start = performance.now() + 10;
+      const wait = start + (i * 1000) / rate - performance.now();
+      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    },
+    figures() {
+      const warm = Math.floor(n / 50);
+      const deliv = [];
+      for (const s of seen) for (let i = warm; i < n; i++) if (s[i]) deliv.push(s[i] - sent[i]);
+      const delivered = seen.reduce((a, s) => a + s.filter(Boolean).length, 0);
+      const nAcked = acked.filter(Boolean).length;
+      return { delivered, lost_deliveries: n * kitchens - delivered, acked: nAcked, lost_acks: n - nAcked,
+        deliveries: stats(deliv), acks: stats(acked.slice(warm).map((t, j) => t && t - sent[j + warm]).filter(Boolean)) };
+    },
   };
 }
 
 /** MQTT.js over WebSockets on both legs, the way browsers use the bus. */
 async function wsLatency(bus, { path: via, rate, seconds, kitchens, label }) {
-  const { run, n, sent, acked, seen, index } = latencyRun('W', { rate, seconds, kitchens });
+  const t = latencyRun('W', { rate, seconds, kitchens });
+  const { run, n, sent, acked, seen, index } = t;
   // As in kb-bench, the direct path runs under outlet/bench/, which no
   // bridge subscription covers, with the bridge's own account.
   const direct = via === 'direct';
@@ -182,11 +202,8 @@ async function wsLatency(bus, { path: via, rate, seconds, kitchens, label }) {
     });
     await pub.subscribeAsync('outlet/tenant/pizza/pos/pizza-pos/ack', { qos: 1 });
   }
-  const start = performance.now() + 10;
   for (let i = 0; i < n; i++) {
-    const due = start + (i * 1000) / rate;
-    const wait = due - performance.now();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    await t.pace(i);
     const number = `${run}-${i}`;
     const order = JSON.stringify({ order_number: number, tenant_id: 'pizza', customer_name: 'Budi', table: '12',
       items: [{ name: 'Margherita', qty: 2, modifiers: ['extra cheese'], station: 'oven' }, { name: 'Iced tea', qty: 1 }] });
@@ -200,15 +217,11 @@ async function wsLatency(bus, { path: via, rate, seconds, kitchens, label }) {
   await waitFor(() => acked.every(Boolean) && seen.every((s) => s.every(Boolean)), { timeout: 15000, what: 'all deliveries' })
     .catch(() => {});
   await Promise.all([...ks, pub].map((c) => c.endAsync()));
-  const warm = Math.floor(n / 50);
-  const deliv = [];
-  for (const s of seen) for (let i = warm; i < n; i++) if (s[i]) deliv.push(s[i] - sent[i]);
-  const acks = acked.slice(warm).map((t, j) => t && t - sent[j + warm]).filter(Boolean);
-  const delivered = seen.reduce((a, s) => a + s.filter(Boolean).length, 0);
+  const f = t.figures();
   return {
-    scenario: label, path: via, transport: 'ws', rate, orders: n, kitchens, delivered,
-    acked: acked.filter(Boolean).length, lost_deliveries: n * kitchens - delivered, lost_acks: n - acked.filter(Boolean).length,
-    submit_to_kitchen_ms: stats(deliv), [direct ? 'submit_to_puback_ms' : 'submit_to_ack_ms']: stats(acks),
+    scenario: label, path: via, transport: 'ws', rate, orders: n, kitchens, delivered: f.delivered,
+    acked: f.acked, lost_deliveries: f.lost_deliveries, lost_acks: f.lost_acks,
+    submit_to_kitchen_ms: f.deliveries, [direct ? 'submit_to_puback_ms' : 'submit_to_ack_ms']: f.acks,
     kitchen_connect_ms: stats(connectMs),
   };
 }
@@ -237,7 +250,8 @@ async function startOldServer() {
  * port, with the registry's devices, which acks once the order is durable).
  */
 async function oldProtocolLatency(target, { rate, seconds, kitchens, label, bus, old }) {
-  const { run, n, sent, acked, seen, index } = latencyRun('L', { rate, seconds, kitchens });
+  const t = latencyRun('L', { rate, seconds, kitchens });
+  const { run, n, sent, acked, seen, index } = t;
   const open = (type, id, user) => {
     const q = new URLSearchParams({ 'client-type': type, 'client-id': id });
     if (target === 'legacy') { q.set('username', user); q.set('password', user); }
@@ -271,10 +285,8 @@ async function oldProtocolLatency(target, { rate, seconds, kitchens, label, bus,
     const i = f.type === 'ack' ? index(f.payload?.order_number) : -1;
     if (i >= 0 && !acked[i]) acked[i] = performance.now();
   });
-  const start = performance.now() + 10;
   for (let i = 0; i < n; i++) {
-    const wait = start + (i * 1000) / rate - performance.now();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    await t.pace(i);
     const order = { order_number: `${run}-${i}`, tenant_id: 'pizza', customer_name: 'Budi', table: '12', status: 'pending',
       items: [{ name: 'Margherita', qty: 2, modifiers: ['extra cheese'] }, { name: 'Iced tea', qty: 1 }] };
     sent[i] = performance.now();
@@ -284,16 +296,10 @@ async function oldProtocolLatency(target, { rate, seconds, kitchens, label, bus,
   await waitFor(() => (!acks || acked.every(Boolean)) && seen.every((s) => s.every(Boolean)),
     { timeout: 15000, what: 'all deliveries' }).catch(() => {});
   for (const ws of [...ks, pos]) ws.close();
-  const warm = Math.floor(n / 50);
-  const deliv = [];
-  for (const s of seen) for (let i = warm; i < n; i++) if (s[i]) deliv.push(s[i] - sent[i]);
-  const delivered = seen.reduce((a, s) => a + s.filter(Boolean).length, 0);
-  const r = { scenario: label, path: target, transport: 'ws', rate, orders: n, kitchens, delivered,
-    lost_deliveries: n * kitchens - delivered, lost_acks: 0, submit_to_kitchen_ms: stats(deliv), kitchen_connect_ms: stats(connectMs) };
-  if (acks) {
-    Object.assign(r, { acked: acked.filter(Boolean).length, lost_acks: n - acked.filter(Boolean).length,
-      submit_to_ack_ms: stats(acked.slice(warm).map((t, j) => t && t - sent[j + warm]).filter(Boolean)) });
-  }
+  const f = t.figures();
+  const r = { scenario: label, path: target, transport: 'ws', rate, orders: n, kitchens, delivered: f.delivered,
+    lost_deliveries: f.lost_deliveries, lost_acks: 0, submit_to_kitchen_ms: f.deliveries, kitchen_connect_ms: stats(connectMs) };
+  if (acks) Object.assign(r, { acked: f.acked, lost_acks: f.lost_acks, submit_to_ack_ms: f.acks });
   return r;
 }
 

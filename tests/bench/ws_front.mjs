@@ -10,17 +10,9 @@
 // section 6: the server must select "mqtt"). Frames are binary both ways.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, waitFor } from '../lib/harness.mjs';
-
-function listening(port) {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
-    s.on('error', () => resolve(false));
-  });
-}
+import { freePort, portOpen, waitFor } from '../lib/harness.mjs';
 
 /** Starts lighttpd in front of `bus`; returns the bus with wsPort/wsUrl on lighttpd, stop() stopping both. */
 export async function withLighttpdFront(bus) {
@@ -39,7 +31,7 @@ export async function withLighttpdFront(bus) {
   ].join('\n'));
   const child = spawn('lighttpd', ['-D', '-f', path.join(dir, 'lighttpd.conf')], { stdio: ['ignore', 'ignore', 'inherit'] });
   const exited = new Promise((r) => child.once('exit', r));
-  await waitFor(() => listening(port), { timeout: 5000, what: 'lighttpd in front of the broker' });
+  await waitFor(() => portOpen(port), { timeout: 5000, what: 'lighttpd in front of the broker' });
   return Object.assign(Object.create(bus), {
     wsPort: port,
     wsUrl: () => `ws://127.0.0.1:${port}`,

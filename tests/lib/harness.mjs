@@ -58,7 +58,8 @@ function releasedPort() {
   });
 }
 
-function portOpen(port) {
+/** Resolves true once something accepts TCP connections on 127.0.0.1:port, else false. */
+export function portOpen(port) {
   return new Promise((resolve) => {
     const sock = net.connect(port, '127.0.0.1');
     sock.once('connect', () => { sock.destroy(); resolve(true); });

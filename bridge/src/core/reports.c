@@ -362,8 +362,6 @@ static void compute_stats(values *v)
     v->st = s;
 }
 
-static const stats *stats_of(const values *v) { return &v->st; }
-
 /* The i-th values array of the report, in a fixed order; NULL past the end. */
 static values *array_at(report *rp, size_t i)
 {
@@ -396,7 +394,7 @@ static double round3(double x) { return round(x * 1000.0) / 1000.0; }
 
 static cJSON *stats_json(const values *v)
 {
-    stats s = *stats_of(v);
+    const stats s = v->st;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "count", (double)s.count);
     if (!s.count) {
@@ -548,7 +546,7 @@ char *report_csv(const report *rp)
         for (int k = 0; k < rp->n_keys; k++) {
             if (!group_used(rp, t, k)) continue;
             const group *g = &rp->groups[(size_t)t * (size_t)rp->n_keys + (size_t)k];
-            stats s = *stats_of(&g->ticket);
+            const stats s = g->ticket.st;
             char key[40], avg[32], p50[32], p90[32], max[32], line[400];
             key_text(rp, &rp->tenants[t], k, key, sizeof key);
             cell(avg, sizeof avg, s.avg, s.count > 0);

@@ -4,8 +4,8 @@
  *
  * A report reads on a read-only SQLite connection of its own (WAL lets it
  * read while the bridge writes) and in slices: report_step reads at most
- * max_rows rows, or for at most about max_ms, and returns, so the caller runs it a slice per turn of the
- * event loop and orders never wait for it. What it needs of the registry
+ * max_rows rows, or for at most about max_ms, and returns, so the caller
+ * runs it a slice per turn of the event loop and orders never wait for it. What it needs of the registry
  * (tenants, their stations and late_after) is copied at report_start, so a
  * reload between slices changes nothing. Figures are seconds; p50 and p90
  * are nearest-rank percentiles. */

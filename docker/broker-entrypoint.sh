@@ -28,4 +28,4 @@ if [[ -f /etc/kitchen-bus/uplink.conf ]]; then
 fi
 # In its folder: the config names the broker's files relative to it.
 cd "$data"
-exec mosquitto -c mosquitto.conf
+exec /usr/lib/kitchen-bus/mosquitto -c mosquitto.conf

@@ -25,7 +25,7 @@ import { promisify } from 'node:util';
 import mqtt, { MqttClient } from 'mqtt';
 import { browserStreamBuilder } from 'mqtt/lib/connect/ws';
 import WebSocket from 'ws';
-import { startBus, waitFor, freePort, ROOT } from '../lib/harness.mjs';
+import { startBus, waitFor, freePort, ROOT, BROKER_BIN } from '../lib/harness.mjs';
 import { withLighttpdFront } from './ws_front.mjs';
 
 const args = process.argv.slice(2);
@@ -560,7 +560,11 @@ async function fanout({ tenants = 100, perTenant = 10, rate = 100, seconds = 10 
 }
 
 async function main() {
-  if (!smoke) record({ scenario: 'machine', cpus: cpus().length, model: cpus()[0].model });
+  if (!smoke) {
+    let build = "Debian's binary";
+    try { build = readFileSync(path.join(path.dirname(BROKER_BIN), 'mosquitto.build'), 'utf8').trim(); } catch { /* not ours */ }
+    record({ scenario: 'machine', cpus: cpus().length, model: cpus()[0].model, broker: BROKER_BIN, broker_build: build });
+  }
   const bus = await wsBus();
   try {
     const base = smoke ? { rate: 50, seconds: 1, kitchens: 2 } : { rate: 200, seconds: 10, kitchens: 4 };

@@ -31,11 +31,11 @@ function unitEnvironment(text) {
 test('cmake --install lays out the bridge, the pages, broker-init and valid systemd units', { timeout: 300000 }, async () => {
   const build = path.join(work, 'build');
   await run('cmake', ['-S', ROOT, '-B', build, `-DCMAKE_INSTALL_PREFIX=${prefix}`, '-DCMAKE_BUILD_TYPE=RelWithDebInfo']);
-  await run('cmake', ['--build', build, '--target', 'kb-bridge', 'kb-device', 'kb-journal', '-j2'], { maxBuffer: 1 << 26 });
+  await run('cmake', ['--build', build, '--target', 'kb-bridge', 'kb-device', 'kb-journal', 'kb-broker', '-j2'], { maxBuffer: 1 << 26 });
   await run('cmake', ['--install', build], { maxBuffer: 1 << 26 });
 
   const units = path.join(prefix, 'lib/systemd/system');
-  for (const f of ['bin/kb-bridge', 'bin/kb-device', 'bin/kb-journal', 'bin/kitchen-bus', 'share/kitchen-bus/kitchen-bus', 'share/kitchen-bus/broker-config/mosquitto.conf.in',
+  for (const f of ['bin/kb-bridge', 'lib/kitchen-bus/mosquitto', 'bin/kb-device', 'bin/kb-journal', 'bin/kitchen-bus', 'share/kitchen-bus/kitchen-bus', 'share/kitchen-bus/broker-config/mosquitto.conf.in',
     'share/kitchen-bus/broker-config/uplink.conf.example', 'share/kitchen-bus/web/kitchen.html',
     'share/kitchen-bus/web/vendor/mqtt.esm.js', 'lib/sysusers.d/kitchen-bus.conf', 'share/doc/kitchen-bus/OUTLET-SETUP.md',
     'lib/systemd/system/kitchen-bus-broker.service', 'lib/systemd/system/kitchen-bus-bridge.service']) {
@@ -47,6 +47,7 @@ test('cmake --install lays out the bridge, the pages, broker-init and valid syst
   assert.match(bridge, /^Restart=always$/m);
   assert.match(bridge, /^After=kitchen-bus-broker\.service/m);
   assert.match(bridge, new RegExp(`^ExecStart=${prefix}/bin/kb-bridge$`, 'm'));
+  assert.match(broker, new RegExp(`exec ${prefix}/lib/kitchen-bus/mosquitto -c mosquitto.conf'$`, 'm'), 'the unit runs our broker');
   assert.match(broker, new RegExp(`^ExecStartPre=${prefix}/share/kitchen-bus/kitchen-bus broker-init /var/lib/kitchen-bus/broker$`, 'm'));
 
   // systemd's own check (paths, directives, specifiers), where systemd is installed.
@@ -72,7 +73,7 @@ test('cmake --install lays out the bridge, the pages, broker-init and valid syst
     children.push(c);
     return c;
   };
-  start('mosquitto', ['-c', 'mosquitto.conf'], {}, path.dirname(conf.trim()));
+  start(path.join(prefix, 'lib/kitchen-bus/mosquitto'), ['-c', 'mosquitto.conf'], {}, path.dirname(conf.trim()));
   const registry = path.join(work, 'registry.json');
   copyFileSync(DEMO_REGISTRY, registry);
   const env = unitEnvironment(bridge);

@@ -5,7 +5,7 @@
 // nothing sleeps in place of a condition. Each bus lives in its own temp
 // directory, removed by bus.stop().
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, chmodSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdtempSync, chmodSync, rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,6 +15,9 @@ import mqtt from 'mqtt';
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const ROOT = process.env.KB_ROOT || path.resolve(here, '../..');
 export const BRIDGE_BIN = process.env.KB_BRIDGE_BIN || path.join(ROOT, 'build/bridge/kb-bridge');
+// The broker the bus ships (broker/build.sh, built into <build>/broker by
+// cmake); KB_MOSQUITTO=/usr/sbin/mosquitto runs Debian's own instead.
+export const BROKER_BIN = path.resolve(process.env.KB_MOSQUITTO || path.join(path.dirname(BRIDGE_BIN), '../broker/mosquitto'));
 export const DEMO_REGISTRY = path.join(ROOT, 'broker-config/demo-tenants.json');
 
 /** Resolves when `check()` returns a truthy value; rejects after `timeout` ms. */
@@ -122,7 +125,10 @@ export async function startBus(opts = {}) {
     async startBroker() {
       syncMark = Date.now();
       // In its own folder: the config names its files relative to it.
-      bus.broker = launch('mosquitto', ['-c', path.basename(conf)], {}, logs, 'broker', brokerDir);
+      if (!existsSync(BROKER_BIN)) {
+        throw new Error(`${BROKER_BIN} is missing: build it (./kitchen-bus build, or cmake --build build), or set KB_MOSQUITTO=/usr/sbin/mosquitto for Debian's`);
+      }
+      bus.broker = launch(BROKER_BIN, ['-c', path.basename(conf)], {}, logs, 'broker', brokerDir);
       await waitFor(() => portOpen(mqttPort), { timeout: 10000, what: 'the broker to listen' });
       await waitFor(() => portOpen(wsPort), { timeout: 10000, what: 'the broker WebSocket listener' });
     },

@@ -41,7 +41,8 @@ version_of() {
 }
 MOSQ_VER="$(version_of mosquitto)"
 LWS_VER="$(version_of libwebsockets-dev)"
-for tool in dpkg-source apt-get cmake make cc patch sha256sum; do
+# g++: Mosquitto's CMake project enables C++, although the broker is C.
+for tool in dpkg-source dpkg-buildflags apt-get cmake make cc c++ patch sha256sum; do
     command -v "$tool" >/dev/null || die "$tool is missing; fix: ./kitchen-bus deps"
 done
 
@@ -104,7 +105,7 @@ cmake -S "$work/lws" -B "$work/lws/b" -DCMAKE_BUILD_TYPE=Release \
     -DLWS_WITHOUT_CLIENT=ON -DLWS_WITHOUT_TESTAPPS=ON -DLWS_WITH_MINIMAL_EXAMPLES=OFF \
     -DLWS_IPV6=ON -DLWS_WITH_ZLIB=OFF -DDISABLE_WERROR=ON \
     -DCMAKE_C_FLAGS="$cflags -fPIC -Wno-deprecated-declarations -Wno-error" \
-    >"$work/lws.log" 2>&1 || die "libwebsockets configure failed: see $(tail -n3 "$work/lws.log")"
+    >"$work/lws.log" 2>&1 || die "libwebsockets configure failed: $(grep -m1 -A1 'CMake Error' "$work/lws.log" | tr '\n' ' ')"
 make -C "$work/lws/b" -j"$jobs" websockets >>"$work/lws.log" 2>&1 ||
     die "libwebsockets build failed: $(grep -m1 -i error "$work/lws.log")"
 # Mosquitto's CMake names the static library websockets_static.
@@ -117,7 +118,7 @@ cmake -S "$work/mosq" -B "$work/mosq/b" -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_C_FLAGS="$cflags -I$work/lws/b/include -I$work/lws/include" \
     -DCMAKE_EXE_LINKER_FLAGS="$ldflags -L$work/lws/b/lib" \
     -DCMAKE_C_STANDARD_LIBRARIES="-lcap" \
-    >"$work/mosq.log" 2>&1 || die "mosquitto configure failed: $(tail -n3 "$work/mosq.log")"
+    >"$work/mosq.log" 2>&1 || die "mosquitto configure failed: $(grep -m1 -A1 'CMake Error' "$work/mosq.log" | tr '\n' ' ')"
 make -C "$work/mosq/b" -j"$jobs" mosquitto >>"$work/mosq.log" 2>&1 ||
     die "mosquitto build failed: $(grep -m1 -iE 'error|undefined' "$work/mosq.log")"
 grep -q "not compiled with LWS_WITH_EXTERNAL_POLL" "$work/mosq.log" &&

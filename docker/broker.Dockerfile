@@ -11,7 +11,7 @@
 # ---- build: Debian's sources and compilers, thrown away afterwards --------
 FROM debian:bookworm-slim AS build
 RUN apt-get update \
- && apt-get install -y --no-install-recommends gcc libc6-dev make cmake dpkg-dev patch xz-utils \
+ && apt-get install -y --no-install-recommends gcc g++ libc6-dev make cmake dpkg-dev patch xz-utils \
         libssl-dev libcap-dev libwebsockets-dev mosquitto \
  && rm -rf /var/lib/apt/lists/*
 COPY broker /src/broker

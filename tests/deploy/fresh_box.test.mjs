@@ -102,7 +102,12 @@ test('./kitchen-bus test on the same machine: the unit, integration and browser 
   try {
     out = await exec(NAME, ['sh', '-c', 'cd /root/kitchen-bus && ./kitchen-bus test -L "unit|integration|web" 2>&1'], { timeout: 1400000 });
   } catch (err) {
-    throw new Error(`./kitchen-bus test failed in the container:\n${err.message.slice(-8000)}`);
+    // Each failed test's own output (ctest --output-on-failure prints it after its
+    // "***Failed" line), then the end of the run.
+    const msg = String(err.message);
+    const failed = [...msg.matchAll(/^.*\*\*\*Failed[\s\S]*?(?=^\s*Start \d+:|^\s*\d+% tests passed)/gm)]
+      .map((m) => m[0].slice(0, 8000)).join('\n');
+    throw new Error(`./kitchen-bus test failed in the container:\n${failed}\n[...]\n${msg.slice(-3000)}`);
   }
   const summary = out.match(/(\d+)% tests passed, (\d+) tests failed out of (\d+)/);
   assert.ok(summary, out.slice(-3000));

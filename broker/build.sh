@@ -50,7 +50,10 @@ key="$( { echo "$MOSQ_VER $LWS_VER"; cat "$HERE/build.sh" "$HERE"/patches/*.patc
         sha256sum | cut -c1-16)"
 cache="${KB_BROKER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kitchen-bus/broker}/$key"
 
+# Every build of the project runs this script: an OUT already holding this
+# build is left as it is.
 install_out() {
+    cmp -s "$cache/mosquitto" "$OUT/mosquitto" 2>/dev/null && return 0
     mkdir -p "$OUT"
     install -m 0755 "$cache/mosquitto" "$OUT/.mosquitto.new"
     mv -f "$OUT/.mosquitto.new" "$OUT/mosquitto"

@@ -561,7 +561,7 @@ async function fanout({ tenants = 100, perTenant = 10, rate = 100, seconds = 10 
 
 async function main() {
   if (!smoke) {
-    let build = "Debian's binary";
+    let build = 'not built by broker/build.sh (e.g. Debian\'s)';
     try { build = readFileSync(path.join(path.dirname(BROKER_BIN), 'mosquitto.build'), 'utf8').trim(); } catch { /* not ours */ }
     record({ scenario: 'machine', cpus: cpus().length, model: cpus()[0].model, broker: BROKER_BIN, broker_build: build });
   }

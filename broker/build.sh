@@ -2,14 +2,15 @@
 # broker/build.sh OUT: the Kitchen Bus broker, installed as OUT/mosquitto.
 #
 # It is Debian's own Mosquitto, rebuilt from Debian's source packages with one
-# change of build option and one small patch, because Debian's binary stalls
+# change of build option and two small patches, because Debian's binary stalls
 # WebSocket clients (docs/BENCHMARKS.md "The WebSocket tail"):
 #   - libwebsockets (Debian's source package of the installed
 #     libwebsockets-dev) is built static with LWS_WITH_EXTERNAL_POLL, which
 #     Mosquitto 2.0's WebSocket integration depends on and Debian leaves out;
 #   - mosquitto (Debian's source package of the installed mosquitto, Debian's
 #     own patches applied by dpkg-source) is built against it, with
-#     broker/patches/*.patch on top (a WebSocket still upgrading wakes the loop).
+#     broker/patches/*.patch on top (a WebSocket still upgrading wakes the loop;
+#     fewer epoll system calls per packet).
 # Only the broker binary is built. The dynamic-security plugin, mosquitto_ctrl,
 # mosquitto_sub and the mosquitto user stay those of Debian's packages, of the
 # same version, so the plugin's ABI is the broker's.

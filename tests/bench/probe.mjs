@@ -8,11 +8,10 @@
 //
 // Prints kb-bench's latencies and the journal's commit count; the tool's
 // output goes to --out (default /tmp/probe-<who>.<tool>).
-import { execFile, spawn } from 'node:child_process';
-import { promisify } from 'node:util';
-import path from 'node:path';
+import { spawn } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
-import { startBus, waitFor, ROOT } from '../lib/harness.mjs';
+import { startBus, waitFor } from '../lib/harness.mjs';
+import { kbBench } from './kb_bench.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => (args.includes(`--${name}`) ? args[args.indexOf(`--${name}`) + 1] : dflt);
@@ -22,7 +21,6 @@ const out = opt('out', `/tmp/probe-${who}.${tool}`);
 if (!['strace', 'perf', 'none'].includes(tool) || !['bridge', 'broker'].includes(who)) {
   throw new Error('--tool takes strace, perf or none; --who takes bridge or broker');
 }
-const BENCH = process.env.KB_BENCH_BIN || path.join(ROOT, 'build/tests/bench/kb-bench');
 
 const bus = await startBus();
 let watcher = null;
@@ -38,13 +36,7 @@ try {
     // strace says so on stderr; perf record creates its output file.
     await waitFor(() => attached || (tool === 'perf' && existsSync(out)), { timeout: 5000, what: `${tool} to attach` });
   }
-  const tenant = 'pizza';
-  const { stdout } = await promisify(execFile)(BENCH, ['--port', String(bus.mqttPort), '--path', via, '--rate', rate,
-    '--seconds', seconds, '--kitchens', '1', '--label', 'probe', '--tenant', tenant,
-    '--pos-user', `${tenant}-pos`, '--pos-pass', `${tenant}-pos`,
-    '--kitchen-user', `${tenant}-kitchen`, '--kitchen-pass', `${tenant}-kitchen`,
-    '--direct-pass-file', bus.bridgeEnv.KB_BRIDGE_PASSWORD_FILE], { encoding: 'utf8', timeout: 120000 });
-  const r = JSON.parse(stdout.trim().split('\n').pop());
+  const r = await kbBench(bus, { path: via, rate, seconds, kitchens: 1, label: 'probe' });
   console.log(JSON.stringify({ orders: r.orders, kitchen_ms: r.submit_to_kitchen_ms,
     ack_ms: r.submit_to_ack_ms || r.submit_to_puback_ms, commits: await bus.metric('kb_journal_commits_total') }));
 } finally {

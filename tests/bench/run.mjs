@@ -16,17 +16,17 @@
 // "direct" baseline), and prints one JSON line per run plus a summary table.
 // --smoke is the short version in the default ctest run: it checks that
 // every order was delivered and acked, never how fast.
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync, statSync, appendFileSync, mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { promisify } from 'node:util';
 import mqtt, { MqttClient } from 'mqtt';
 import { browserStreamBuilder } from 'mqtt/lib/connect/ws';
 import WebSocket from 'ws';
 import { startBus, waitFor, freePort, ROOT, BROKER_BIN } from '../lib/harness.mjs';
 import { withLighttpdFront } from './ws_front.mjs';
+import { kbBench } from './kb_bench.mjs';
 
 const args = process.argv.slice(2);
 const smoke = args.includes('--smoke');
@@ -36,7 +36,6 @@ const want = (name) => !only.length || only.includes(name);
 // --ws-front lighttpd: WebSocket clients reach the broker through lighttpd (tests/bench/ws_front.mjs).
 const wsFront = args.includes('--ws-front') ? args[args.indexOf('--ws-front') + 1] : null;
 if (wsFront && wsFront !== 'lighttpd') throw new Error('--ws-front takes lighttpd');
-const BENCH = process.env.KB_BENCH_BIN || path.join(ROOT, 'build/tests/bench/kb-bench');
 const OUT = path.join(ROOT, 'build/bench-results.jsonl');
 const results = [];
 
@@ -52,20 +51,6 @@ function record(r) {
   const line = JSON.stringify(r);
   console.log(line);
   if (!smoke) { mkdirSync(path.dirname(OUT), { recursive: true }); appendFileSync(OUT, `${line}\n`); }
-}
-
-function kbBenchArgs(bus, { path: via, rate, seconds, kitchens, label, tenant = 'pizza' }) {
-  return ['--port', String(bus.mqttPort), '--path', via, '--rate', String(rate), '--seconds', String(seconds),
-    '--kitchens', String(kitchens), '--label', label, '--tenant', tenant,
-    '--pos-user', `${tenant}-pos`, '--pos-pass', `${tenant}-pos`,
-    '--kitchen-user', `${tenant}-kitchen`, '--kitchen-pass', `${tenant}-kitchen`,
-    '--direct-pass-file', bus.bridgeEnv.KB_BRIDGE_PASSWORD_FILE];
-}
-
-/** Runs one kb-bench and returns its JSON result line. */
-async function kbBench(bus, opts) {
-  const { stdout } = await promisify(execFile)(BENCH, kbBenchArgs(bus, opts), { encoding: 'utf8', timeout: 120000 });
-  return JSON.parse(stdout.trim().split('\n').pop());
 }
 
 /**

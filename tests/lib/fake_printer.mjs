@@ -15,6 +15,7 @@
 // other transports (LPD, IPP). Waits are polled conditions with a deadline.
 import net from 'node:net';
 import { decodeEscPos } from './escpos.mjs';
+import { waitFor } from './harness.mjs';
 
 const MODES = ['normal', 'hold', 'stall', 'reset', 'down'];
 
@@ -109,14 +110,11 @@ export async function startPrinter({ mode = 'normal' } = {}) {
 
     /** Resolves once `predicate(printer)` is truthy; rejects after `timeout` ms. */
     async waitFor(predicate, { timeout = 10000, what = 'condition' } = {}) {
-      const deadline = Date.now() + timeout;
-      for (;;) {
-        const value = await predicate(printer);
-        if (value) return value;
-        if (Date.now() > deadline) {
-          throw new Error(`fake printer: timed out after ${timeout} ms waiting for ${what}; ${printer.summary()}`);
-        }
-        await new Promise((r) => setTimeout(r, 20));
+      try {
+        return await waitFor(() => predicate(printer), { timeout, interval: 20, what });
+      } catch (err) {
+        err.message = `fake printer: ${err.message}; ${printer.summary()}`;
+        throw err;
       }
     },
 

@@ -209,7 +209,7 @@ static void test_registry_refusals(void)
     for (size_t i = 0; i < sizeof bad_ids / sizeof *bad_ids; i++) {
         char json[256];
         snprintf(json, sizeof json, O "\"tenants\":[{\"id\":\"t\",\"stations\":[\"oven\",%s]}]}", bad_ids[i]);
-        CHECK(refused(json, "tenant t: a station must be 1-32 characters of a-z 0-9 _ -"));
+        CHECK(refused(json, "tenant t: a station must be 1-32 characters of a-z 0-9 _ -, or {\"id\": ..., \"printer\": {...}}"));
     }
     CHECK(refused(O "\"tenants\":[{\"id\":\"t\",\"stations\":[\"oven\",\"bar\",\"oven\"]}]}",
                   "tenant t: station oven is listed twice"));
@@ -753,6 +753,54 @@ static void test_iso_times(void)
     CHECK(kb_iso_parse_ms(NULL) == -1);
 }
 
+/* Printers (issue 18): a tenant's and a station's, their defaults and refusals. */
+static void test_registry_printers(void)
+{
+#define O "{\"outlet\":{\"id\":\"o\"},"
+    registry *r = parse_ok(O "\"tenants\":[{\"id\":\"t\",\"printer\":{\"address\":\"192.168.1.50\"},"
+                             "\"stations\":[\"oven\",{\"id\":\"bar\",\"printer\":{\"cups\":\"bar_1\",\"mode\":\"always\","
+                             "\"width\":32,\"codepage\":\"cp437\",\"from_screen\":false}}]}]}");
+    CHECK(r != NULL);
+    if (r) {
+        const registry_tenant *t = &r->tenants[0];
+        CHECK(t->printer.set && strcmp(t->printer.address, "192.168.1.50:9100") == 0 && !t->printer.cups[0]);
+        CHECK(t->printer.width == 42 && strcmp(t->printer.codepage, "cp858") == 0);
+        CHECK(t->printer.mode == PRINT_BACKUP && t->printer.from_screen == 1);
+        CHECK(!t->station_printers[0].set);
+        const registry_printer *bar = &t->station_printers[1];
+        CHECK(bar->set && strcmp(bar->cups, "bar_1") == 0 && !bar->address[0]);
+        CHECK(bar->mode == PRINT_ALWAYS && bar->width == 32 && strcmp(bar->codepage, "cp437") == 0 && !bar->from_screen);
+        CHECK(t->n_stations == 2 && strcmp(t->stations[1], "bar") == 0);
+        char key[REGISTRY_PRINTER_KEY_MAX + 1];
+        CHECK(registry_printer_key(key, sizeof key, t, 1) == 0 && strcmp(key, "t/bar") == 0);
+        CHECK(registry_printer_key(key, sizeof key, t, -1) == 0 && strcmp(key, "t") == 0);
+        registry_free(r);
+    }
+#define T "\"tenants\":[{\"id\":\"t\",\"printer\":"
+    CHECK(refused(O T "{}}]}", "tenant t: a printer needs an \"address\" (\"192.168.1.50:9100\") or a \"cups\" queue, not both"));
+    CHECK(refused(O T "{\"address\":\"a:1\",\"cups\":\"q\"}}]}",
+                  "tenant t: a printer needs an \"address\" (\"192.168.1.50:9100\") or a \"cups\" queue, not both"));
+    static const char *const bad_addresses[] = {"\"\"", "\"h:0\"", "\"h:65536\"", "\"h:x\"", "\":9100\"", "\"a b:1\"",
+                                                "\"h:1:2\"", "\"h;rm\""};
+    for (size_t i = 0; i < sizeof bad_addresses / sizeof *bad_addresses; i++) {
+        char json[256];
+        snprintf(json, sizeof json, O T "{\"address\":%s}}]}", bad_addresses[i]);
+        CHECK(refused(json, "tenant t: printer address must be host:port, such as 192.168.1.50:9100"));
+    }
+    CHECK(refused(O T "{\"cups\":\"a b\"}}]}", "tenant t: cups must be a CUPS queue name (letters, digits . _ -)"));
+    CHECK(refused(O T "{\"address\":\"h\",\"width\":10}}]}",
+                  "tenant t: printer width must be 24-64 characters (42 for 80 mm paper)"));
+    CHECK(refused(O T "{\"address\":\"h\",\"codepage\":\"utf8\"}}]}",
+                  "tenant t: printer codepage must be cp437, cp850, cp858 or cp1252"));
+    CHECK(refused(O T "{\"address\":\"h\",\"mode\":\"sometimes\"}}]}",
+                  "tenant t: printer mode must be backup, always or off"));
+    CHECK(refused(O T "\"h\"}]}", "tenant t: printer must be an object"));
+    CHECK(refused(O "\"tenants\":[{\"id\":\"t\",\"stations\":[{\"id\":\"bar\",\"printer\":{\"address\":\"h\",\"from_screen\":1}}]}]}",
+                  "station t/bar: printer from_screen must be true or false"));
+#undef T
+#undef O
+}
+
 int main(void)
 {
     test_registry_stations_and_roles();
@@ -764,5 +812,6 @@ int main(void)
     test_topics();
     test_station_reports();
     test_iso_times();
+    test_registry_printers();
     return check_report();
 }

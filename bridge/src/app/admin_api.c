@@ -842,6 +842,59 @@ static int get_reports(void *ctx, const http_request *req, http_response *res)
 }
 
 /* Tests only (KB_TEST_CLOCK=1): sets the bridge's wall clock. */
+/* ---- printers ---- */
+
+static int get_printers(void *ctx, const http_request *req, http_response *res)
+{
+    admin_api *api = ctx;
+    NEED_SESSION(api, req, res);
+    int degraded;
+    cJSON *list = printing_status_json(api->d.printing, &degraded);
+    if (!list) return -1;
+    cJSON *doc = cJSON_CreateObject();
+    cJSON_AddStringToObject(doc, "printing", degraded ? "degraded" : "ok");
+    cJSON_AddItemToObject(doc, "printers", list);
+    return answer(res, HTTP_STATUS_OK, doc);
+}
+
+static int post_printer_test(void *ctx, const http_request *req, http_response *res)
+{
+    admin_api *api = ctx;
+    NEED_SESSION(api, req, res);
+    int rc = 0;
+    cJSON *body = body_object(req, res, &rc);
+    if (!body) return rc;
+    const char *key = str(body, "printer");
+    char err[200];
+    rc = key ? printing_test(api->d.printing, key, err, sizeof err) : -1;
+    if (!key) snprintf(err, sizeof err, "name the printer: {\"printer\": \"<tenant>\" or \"<tenant>/<station>\"}");
+    else if (rc == 0) log_info("test print queued on printer %s", key);
+    cJSON_Delete(body);
+    if (rc != 0) return fail(res, HTTP_STATUS_BAD_REQUEST, "printer", "%s", err);
+    return answer(res, HTTP_STATUS_OK, cJSON_CreateObject());
+}
+
+static int post_order_reprint(void *ctx, const http_request *req, http_response *res)
+{
+    admin_api *api = ctx;
+    NEED_SESSION(api, req, res);
+    int rc = 0;
+    cJSON *body = body_object(req, res, &rc);
+    if (!body) return rc;
+    const char *tenant = str(body, "tenant"), *number = str(body, "order_number"), *station = str(body, "station");
+    char err[200];
+    if (!tenant || !number) {
+        rc = -1;
+        snprintf(err, sizeof err, "give tenant and order_number (and station, for one station's printer)");
+    } else {
+        rc = printing_reprint(api->d.printing, tenant, number, station, err, sizeof err);
+    }
+    if (rc == 0) log_info("reprint of %s/%s queued", tenant, number);
+    cJSON_Delete(body);
+    if (rc != 0) return fail(res, HTTP_STATUS_BAD_REQUEST, "reprint", "%s", err);
+    return answer(res, HTTP_STATUS_OK, cJSON_CreateObject());
+}
+
 static int post_test_clock(void *ctx, const http_request *req, http_response *res)
 {
     admin_api *api = ctx;
@@ -887,6 +940,9 @@ admin_api *admin_api_new(const admin_api_deps *deps, http_server *srv)
         {"POST", "/api/pairing/revoke", post_pairing_revoke, HTTP_ROUTE_ADMIN},
         {"POST", "/api/pair", post_pair, 0}, /* the tablet being paired: any address */
         {"GET", "/api/reports", get_reports, HTTP_ROUTE_ADMIN},
+        {"GET", "/api/printers", get_printers, HTTP_ROUTE_ADMIN},
+        {"POST", "/api/printer/test", post_printer_test, HTTP_ROUTE_ADMIN},
+        {"POST", "/api/order/reprint", post_order_reprint, HTTP_ROUTE_ADMIN},
     };
     for (size_t i = 0; i < sizeof routes / sizeof *routes; i++)
         if (http_server_route(srv, routes[i].method, routes[i].path, routes[i].flags, routes[i].fn, api) != 0) {

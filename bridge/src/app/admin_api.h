@@ -6,7 +6,8 @@
  * the HTTP adapter, checks passwords through a legacy_auth of its own (the
  * broker says yes or no), sets device passwords through dynsec_sync, and
  * keeps its state in core modules (admin_sessions, pairing, presence,
- * registry_store) that know none of that. Every handler runs on the loop.
+ * registry_store) that know none of that. Printers: their state, a test
+ * print and a reprint (core/printing.c). Every handler runs on the loop.
  *
  * A registry change: checks the session, the CSRF token and the version;
  * re-reads the file (a hand edit not yet reloaded makes the change stale);
@@ -25,6 +26,7 @@
 #include "legacy_gateway.h"
 #include "order_pipeline.h"
 #include "presence.h"
+#include "printing.h"
 #include "registry.h"
 #include "status.h"
 
@@ -43,6 +45,7 @@ typedef struct {
     int (*reload)(void *ctx);
     void *reload_ctx;
     struct lws_context *lws; /* reports run a slice per turn of its loop */
+    printing *printing;      /* the kitchen printers: state, test prints, reprints */
 } admin_api_deps;
 
 /* Registers the /api routes on srv. Borrows everything. NULL if out of memory. */

@@ -16,6 +16,7 @@
  * and exits: 0 if it is valid, 2 with one line naming what is wrong.
  * `kitchen-bus run` uses it before it starts anything. */
 #include <errno.h>
+#include <locale.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
@@ -45,6 +46,8 @@
 #include "order_pipeline.h"
 #include "presence.h"
 #include "presence_feed.h"
+#include "printer_pool.h"
+#include "printing.h"
 #include "registry.h"
 #include "retention.h"
 #include "status.h"
@@ -55,6 +58,10 @@
 #define TICK_US (100 * LWS_US_PER_MS)
 #define TRIM_EVERY_MS 10000.0
 #define PROBE_EVERY_MS 1000.0
+/* After a broker connect, the retained presence arrives in the first
+ * batches; until then the printers cannot tell whether a screen is on. */
+#define PRESENCE_SETTLE_MS 2000.0
+#define PRINTER_TIMEOUT_MS 5000
 
 /* Everything the bridge runs, owned here. */
 typedef struct {
@@ -78,6 +85,9 @@ typedef struct {
     legacy_gateway *legacy;
     admin_api *admin;
     legacy_auth *admin_auth;
+    printer_pool *printers;
+    printing *printing;
+    double connected_ms; /* when the broker connection came up (monotonic) */
     lws_sorted_usec_list_t tick, commit_sul;
     double last_probe_ms, last_trim_ms;
 } app;
@@ -164,6 +174,10 @@ static void tick(lws_sorted_usec_list_t *sul)
         malloc_trim(0);
     }
     pipeline_flush(a->pipeline);
+    /* After the flush, as retention: printing marks and hands out only
+     * committed jobs. */
+    printer_pool_drain(a->printers);
+    printing_tick(a->printing, mqtt_link_connected(a->link) && now - a->connected_ms >= PRESENCE_SETTLE_MS, now);
     retention_tick(&a->retention); /* after the flush: never inside the open batch */
     lws_sul_schedule(a->lws, 0, &a->tick, tick, TICK_US);
 }
@@ -183,6 +197,38 @@ static void commit_soon(void *ctx)
 static void flush_pipeline(void *ctx) { pipeline_flush(ctx); }
 
 static void republish_open(void *ctx) { pipeline_republish_open(ctx); }
+
+static void note_connected(void *ctx) { ((app *)ctx)->connected_ms = kb_now_ms(); }
+
+/* ---- printers: the core decides, the pool sends ---- */
+
+static int send_ticket(void *ctx, const char *key, const registry_printer *p, int64_t job, const unsigned char *bytes,
+                       size_t len)
+{
+    return printer_pool_send(ctx, key, p->cups[0] ? NULL : p->address, p->cups[0] ? p->cups : NULL, job, bytes, len);
+}
+
+static void ticket_done(void *ctx, const char *key, int64_t job, int ok, int wrote_any, const char *error)
+{
+    printing_result(((app *)ctx)->printing, key, job, ok, wrote_any, error);
+}
+
+static int start_printing(app *a)
+{
+    char err[256];
+    a->printers = printer_pool_new(PRINTER_TIMEOUT_MS, ticket_done, a);
+    if (!a->printers) {
+        log_error("out of memory starting the printers");
+        return -1;
+    }
+    printing_transport t = {send_ticket, a->printers};
+    a->printing = printing_new(a->journal, &a->registry, a->presence, &t, err, sizeof err);
+    if (!a->printing || pipeline_observe(a->pipeline, printing_changed, a->printing) != 0) {
+        log_error("cannot start the printers: %s", a->printing ? "too many observers" : err);
+        return -1;
+    }
+    return 0;
+}
 
 static int open_journal(app *a)
 {
@@ -214,12 +260,25 @@ static int open_journal(app *a)
 
 /* ---- HTTP routes: what the core and the gateway say, as documents ---- */
 
+/* The core's health, with the printers: a failing printer says "printing":
+ * "degraded" but leaves the status (and the HTTP code) to the order flow,
+ * which it does not stop. */
 static int get_health(void *ctx, const http_request *req, http_response *res)
 {
     (void)req;
     app *a = ctx;
-    int ok;
-    res->body = health_json(&a->status, a->pipeline, a->registry, &ok);
+    int ok, degraded;
+    char *core = health_json(&a->status, a->pipeline, a->registry, &ok);
+    cJSON *doc = core ? cJSON_Parse(core) : NULL, *printers = printing_status_json(a->printing, &degraded);
+    free(core);
+    if (doc && printers) {
+        cJSON_AddStringToObject(doc, "printing", degraded ? "degraded" : "ok");
+        cJSON_AddItemToObject(doc, "printers", printers);
+        printers = NULL;
+        res->body = cJSON_PrintUnformatted(doc);
+    }
+    cJSON_Delete(printers);
+    cJSON_Delete(doc);
     res->status = ok ? HTTP_STATUS_OK : HTTP_STATUS_SERVICE_UNAVAILABLE;
     return res->body ? HTTP_ANSWERED : -1;
 }
@@ -385,7 +444,8 @@ static int wire_mqtt(app *a)
      * 3. the pickup boards;
      * 4. then health: the broker stores our publishes in order, so a screen
      *    that sees "ok" finds the retained view complete. */
-    if (mqtt_link_on_connect(a->link, dynsec_sync_start, a->dynsec) ||
+    if (mqtt_link_on_connect(a->link, note_connected, a) ||
+        mqtt_link_on_connect(a->link, dynsec_sync_start, a->dynsec) ||
         mqtt_link_on_connect(a->link, republish_open, a->pipeline) ||
         mqtt_link_on_connect(a->link, board_publish_all, a->board) ||
         mqtt_link_on_connect(a->link, health_publisher_publish, a->health) ||
@@ -414,6 +474,9 @@ static void stop(app *a)
 {
     pipeline_free(a->pipeline);
     a->pipeline = NULL;
+    printer_pool_free(a->printers); /* no result comes back after this */
+    a->printers = NULL;
+    printing_free(a->printing);
     if (a->http) http_server_on_websocket(a->http, NULL, NULL); /* closes during lws_context_destroy find no gateway */
     legacy_gateway_free(a->legacy);
     legacy_auth_free(a->admin_auth);
@@ -446,6 +509,10 @@ int main(int argc, char **argv)
                         "       kb-bridge --check-registry FILE\n");
         return 2;
     }
+    /* Tickets are transliterated into the printers' code pages by iconv,
+     * which transliterates beyond Latin-1 (Vietnamese, say) only under a
+     * UTF-8 character type (model/escpos.h). */
+    if (!setlocale(LC_CTYPE, "C.UTF-8")) log_warn("no C.UTF-8 locale: tickets print fewer accented letters");
     status_init(&a.status);
     if (config_from_env(&a.config, err, sizeof err) != 0) {
         log_error("%s", err);
@@ -472,6 +539,7 @@ int main(int argc, char **argv)
         log_error("out of memory starting the broker link");
         goto out;
     }
+    if (start_printing(&a) != 0) goto out;
     a.legacy = legacy_gateway_new(a.pipeline, &a.registry, &a.config, a.vhost);
     if (!a.legacy) {
         log_error("out of memory starting the legacy gateway");
@@ -480,7 +548,7 @@ int main(int argc, char **argv)
     http_server_on_websocket(a.http, legacy_gateway_ws_callback, a.legacy);
     legacy_gateway_on_presence(a.legacy, on_legacy_presence, &a);
     admin_api_deps admin = {&a.config, &a.registry, a.presence, &a.status, a.pipeline, a.legacy, a.dynsec,
-                            reload_from_admin, &a, a.lws};
+                            reload_from_admin, &a, a.lws, a.printing};
     a.admin = admin_api_new(&admin, a.http);
     a.admin_auth = a.admin ? legacy_auth_new(a.config.mqtt_host, a.config.mqtt_port, a.vhost, admin_api_auth_done, a.admin)
                            : NULL;

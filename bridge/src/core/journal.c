@@ -352,6 +352,9 @@ static int begin_batch(journal *j)
     return 0;
 }
 
+struct sqlite3 *journal_db(journal *j) { return j->db; }
+int journal_begin(journal *j) { return begin_batch(j); }
+
 /* The change's times for reports (see the top of this file). */
 static int put_times(journal *j, const char *tenant, const char *order_number, const journal_order *state)
 {

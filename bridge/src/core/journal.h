@@ -101,6 +101,13 @@ typedef struct {
 } journal_size;
 int journal_stats(journal *j, journal_size *out);
 
+/* For a core module that keeps a table of its own in the journal's file
+ * (core/print_queue.c): the connection, and opening the batch, so its
+ * writes commit or roll back with the changes written in the same batch.
+ * journal_begin: 0, or -1 (see journal_last_error). */
+struct sqlite3 *journal_db(journal *j);
+int journal_begin(journal *j);
+
 /* Bytes of memory SQLite holds right now (page cache, statements). */
 int64_t journal_memory_used(void);
 const char *journal_last_error(journal *j);

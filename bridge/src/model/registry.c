@@ -4,6 +4,7 @@
 #include "charset.h"
 #include "duration.h"
 #include "errbuf.h"
+#include "escpos.h"
 #include "json_util.h"
 
 #include <cjson/cJSON.h>
@@ -72,6 +73,61 @@ static registry_device *add_device(registry *r, const char *username, device_rol
     return d;
 }
 
+/* "printer": {"address": "host[:port]" | "cups": "queue", "width", "codepage",
+ * "mode", "from_screen"}; absent: none. */
+static int parse_printer(registry_printer *p, const cJSON *v, const char *what, char *err, size_t errlen)
+{
+    memset(p, 0, sizeof *p);
+    if (!v) return 0;
+    if (!cJSON_IsObject(v)) return errbuf_set(err, errlen, "%s: printer must be an object", what);
+    const char *address = get_string(v, "address"), *cups = get_string(v, "cups");
+    if (!address == !cups)
+        return errbuf_set(err, errlen, "%s: a printer needs an \"address\" (\"192.168.1.50:9100\") or a \"cups\" queue, "
+                          "not both", what);
+    if (address) {
+        size_t n = strlen(address);
+        const char *colon = strrchr(address, ':');
+        if (n == 0 || n >= sizeof p->address - 6 || colon == address ||
+            !charset_is(address, REGISTRY_ADDRESS_MAX, CHARSET_LOWER | CHARSET_UPPER | CHARSET_DIGITS, ".-:_"))
+            return errbuf_set(err, errlen, "%s: printer address must be host:port, such as 192.168.1.50:9100", what);
+        if (colon) {
+            char *end;
+            long port = strtol(colon + 1, &end, 10);
+            if (*end || port < 1 || port > 65535 || strchr(address, ':') != colon)
+                return errbuf_set(err, errlen, "%s: printer address must be host:port, such as 192.168.1.50:9100",
+                                  what);
+            memcpy(p->address, address, n + 1);
+        } else {
+            snprintf(p->address, sizeof p->address, "%s:9100", address);
+        }
+    } else if (!charset_is(cups, REGISTRY_ID_MAX * 2, CHARSET_LOWER | CHARSET_UPPER | CHARSET_DIGITS, "._-")) {
+        return errbuf_set(err, errlen, "%s: cups must be a CUPS queue name (letters, digits . _ -)", what);
+    } else {
+        memcpy(p->cups, cups, strlen(cups) + 1);
+    }
+    const cJSON *width = cJSON_GetObjectItemCaseSensitive(v, "width");
+    p->width = 42;
+    if (width && (!cJSON_IsNumber(width) || width->valuedouble != (int)width->valuedouble ||
+                  width->valueint < ESCPOS_WIDTH_MIN || width->valueint > ESCPOS_WIDTH_MAX))
+        return errbuf_set(err, errlen, "%s: printer width must be %d-%d characters (42 for 80 mm paper)", what,
+                          ESCPOS_WIDTH_MIN, ESCPOS_WIDTH_MAX);
+    if (width) p->width = width->valueint;
+    const char *cp = get_string(v, "codepage");
+    if (cJSON_GetObjectItemCaseSensitive(v, "codepage") && (!cp || !escpos_codepage_find(cp)))
+        return errbuf_set(err, errlen, "%s: printer codepage must be cp437, cp850, cp858 or cp1252", what);
+    snprintf(p->codepage, sizeof p->codepage, "%s", cp ? cp : "cp858");
+    const char *mode = get_string(v, "mode");
+    if (!cJSON_GetObjectItemCaseSensitive(v, "mode") || (mode && strcmp(mode, "backup") == 0)) p->mode = PRINT_BACKUP;
+    else if (mode && strcmp(mode, "always") == 0) p->mode = PRINT_ALWAYS;
+    else if (mode && strcmp(mode, "off") == 0) p->mode = PRINT_OFF;
+    else return errbuf_set(err, errlen, "%s: printer mode must be backup, always or off", what);
+    const cJSON *fs = cJSON_GetObjectItemCaseSensitive(v, "from_screen");
+    if (fs && !cJSON_IsBool(fs)) return errbuf_set(err, errlen, "%s: printer from_screen must be true or false", what);
+    p->from_screen = fs ? cJSON_IsTrue(fs) : 1;
+    p->set = 1;
+    return 0;
+}
+
 static int parse_stations(registry_tenant *rt, const cJSON *t, char *err, size_t errlen)
 {
     const cJSON *st = cJSON_GetObjectItemCaseSensitive(t, "stations");
@@ -82,12 +138,21 @@ static int parse_stations(registry_tenant *rt, const cJSON *t, char *err, size_t
         return errbuf_set(err, errlen, "tenant %s: at most %d stations", rt->id, REGISTRY_STATIONS_MAX);
     const cJSON *s;
     cJSON_ArrayForEach(s, st) {
-        if (!cJSON_IsString(s) || !registry_id_valid(s->valuestring))
-            return errbuf_set(err, errlen, "tenant %s: a station must be 1-%d characters of a-z 0-9 _ -", rt->id,
-                         REGISTRY_ID_MAX);
-        if (registry_station_index(rt, s->valuestring) >= 0)
-            return errbuf_set(err, errlen, "tenant %s: station %s is listed twice", rt->id, s->valuestring);
-        memcpy(rt->stations[rt->n_stations++], s->valuestring, strlen(s->valuestring) + 1);
+        const char *id = cJSON_IsObject(s) ? get_string(s, "id") : cJSON_IsString(s) ? s->valuestring : NULL;
+        if (!id || !registry_id_valid(id))
+            return errbuf_set(err, errlen,
+                              "tenant %s: a station must be 1-%d characters of a-z 0-9 _ -, or {\"id\": ..., "
+                              "\"printer\": {...}}",
+                              rt->id, REGISTRY_ID_MAX);
+        if (registry_station_index(rt, id) >= 0)
+            return errbuf_set(err, errlen, "tenant %s: station %s is listed twice", rt->id, id);
+        char what[2 * REGISTRY_ID_MAX + 16];
+        snprintf(what, sizeof what, "station %s/%s", rt->id, id);
+        if (cJSON_IsObject(s) &&
+            parse_printer(&rt->station_printers[rt->n_stations], cJSON_GetObjectItemCaseSensitive(s, "printer"), what,
+                          err, errlen))
+            return -1;
+        memcpy(rt->stations[rt->n_stations++], id, strlen(id) + 1);
     }
     return 0;
 }
@@ -104,6 +169,9 @@ static int parse_tenant(registry *r, const cJSON *t, char *err, size_t errlen)
     const char *name = get_string(t, "name");
     if (copy_name(rt->name, name ? name : id, id, err, errlen)) return -1;
     if (parse_stations(rt, t, err, errlen)) return -1;
+    char what[REGISTRY_ID_MAX + 16];
+    snprintf(what, sizeof what, "tenant %s", id);
+    if (parse_printer(&rt->printer, cJSON_GetObjectItemCaseSensitive(t, "printer"), what, err, errlen)) return -1;
     const cJSON *names = cJSON_GetObjectItemCaseSensitive(t, "board_names");
     if (names && !cJSON_IsBool(names)) return errbuf_set(err, errlen, "tenant %s: board_names must be true or false", id);
     rt->board_names = cJSON_IsTrue(names);
@@ -292,6 +360,22 @@ int registry_station_index(const registry_tenant *t, const char *station)
     for (int i = 0; i < t->n_stations; i++)
         if (strcmp(t->stations[i], station) == 0) return i;
     return -1;
+}
+
+int registry_printer_key(char *buf, size_t len, const registry_tenant *t, int station)
+{
+    int n = station >= 0 && station < t->n_stations ? snprintf(buf, len, "%s/%s", t->id, t->stations[station])
+                                                    : snprintf(buf, len, "%s", t->id);
+    return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+const char *print_mode_name(print_mode m)
+{
+    switch (m) {
+    case PRINT_ALWAYS: return "always";
+    case PRINT_OFF: return "off";
+    default: return "backup";
+    }
 }
 
 int registry_board_shows(const registry_device *d, int tenant)

@@ -22,13 +22,37 @@
  * sees only numbers), admin. */
 typedef enum { DEVICE_POS, DEVICE_KITCHEN, DEVICE_ADMIN, DEVICE_EXPO, DEVICE_BOARD } device_role;
 
+/* A kitchen printer (issue 18, docs/OUTLET-SETUP.md "Printers"): a network
+ * ESC/POS printer taking raw jobs ("address": "host:port", port 9100 if
+ * none is given) or a CUPS queue ("cups"). `mode`: backup (the default:
+ * print only when no screen shows the order), always, or off. from_screen:
+ * in backup mode, a screen that goes off prints its open orders (default
+ * on). width: characters per line (42: 80 mm paper, font A); codepage: one
+ * escpos.h knows (default cp858). */
+typedef enum { PRINT_BACKUP, PRINT_ALWAYS, PRINT_OFF } print_mode;
+#define REGISTRY_ADDRESS_MAX 128
+typedef struct {
+    int set; /* 0: no printer here */
+    char address[REGISTRY_ADDRESS_MAX + 1]; /* "" for a CUPS queue */
+    char cups[REGISTRY_ID_MAX * 2 + 1];     /* "" for a network printer */
+    int width;
+    char codepage[16];
+    print_mode mode;
+    int from_screen;
+} registry_printer;
+
 typedef struct {
     char id[REGISTRY_ID_MAX + 1];
     char name[REGISTRY_NAME_MAX + 1];
+    /* "printer": the tenant's printer, for whole orders. */
+    registry_printer printer;
     /* "stations": where its items are made; an item names one of them, or
      * goes to the first. None: items' station is free text, as before. */
     char stations[REGISTRY_STATIONS_MAX][REGISTRY_ID_MAX + 1];
     int n_stations;
+    /* A station listed as {"id": "bar", "printer": {...}} has a printer of
+     * its own, for its items; a plain "bar" has none (set = 0). */
+    registry_printer station_printers[REGISTRY_STATIONS_MAX];
     int board_names; /* "board_names": the board shows an order's pickup_name */
     /* "late_after": a ticket longer than this is late in reports (default:
      * the kitchen page's red, 10 minutes). */
@@ -77,6 +101,12 @@ const char *registry_device_station(const registry *r, const registry_device *d)
 int registry_station_index(const registry_tenant *t, const char *station);
 /* 1 if board device `d` shows tenant index `tenant`. */
 int registry_board_shows(const registry_device *d, int tenant);
+/* A printer's name for logs, /health and the print queue: "<tenant>" for a
+ * tenant's printer, "<tenant>/<station>" for a station's (station < 0: the
+ * tenant's). 0, or -1 if it does not fit. */
+#define REGISTRY_PRINTER_KEY_MAX (2 * REGISTRY_ID_MAX + 1)
+int registry_printer_key(char *buf, size_t len, const registry_tenant *t, int station);
+const char *print_mode_name(print_mode m);
 /* 1 if s is 1-32 characters of [a-z0-9_-]. */
 int registry_id_valid(const char *s);
 

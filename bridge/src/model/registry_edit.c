@@ -62,9 +62,12 @@ int registry_edit_add_station(cJSON *doc, const char *tenant, const char *statio
     cJSON *stations = array_of(t, "stations");
     if (!stations) return errbuf_set(err, errlen, "tenant %s: its stations are not a list", tenant);
     const cJSON *s;
-    cJSON_ArrayForEach(s, stations)
-        if (cJSON_IsString(s) && strcmp(s->valuestring, station) == 0)
+    cJSON_ArrayForEach(s, stations) {
+        /* "bar", or {"id": "bar", "printer": {...}} */
+        const char *id = cJSON_IsString(s) ? s->valuestring : cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(s, "id"));
+        if (id && strcmp(id, station) == 0)
             return errbuf_set(err, errlen, "tenant %s already has a station %s", tenant, station);
+    }
     cJSON_AddItemToArray(stations, cJSON_CreateString(station));
     return 0;
 }

@@ -15,7 +15,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
-  startBus, mqttClient, publish, waitFor, posDevice, makeOrder, legacyClient, BRIDGE_BIN,
+  startBus, mqttClient, subscribe, publish, waitFor, waitMessage, posDevice, makeOrder, legacyClient, BRIDGE_BIN,
 } from '../lib/harness.mjs';
 import { startPrinter } from '../lib/fake_printer.mjs';
 import { ticketText } from '../lib/escpos.mjs';
@@ -193,8 +193,53 @@ test('a station printer gets only its station\'s items; the tenant printer cover
   assert.equal((await pos.submit(barOnly)).result, 'accepted');
   assert.deepEqual((await untilTestPrint('oven', ovenFrom, { key: 'pizza/oven' })).map(numberLine), [`#${ovenOnly.order_number}`]);
   assert.deepEqual((await untilTestPrint('pizza', pizzaFrom)).map(numberLine), [], 'the bar screen shows the bar');
+  const barFrom = printers.pizza.tickets().length;
   await screen('pizza-bar', 'pizza', false, bar);
+  const fromBar = await nthTicket('pizza', barFrom + 1);
+  assert.equal(numberLine(fromBar), `#${barOnly.order_number}`, 'the bar screen went off: its open order prints');
+  assert.ok(banners(fromBar).includes('FROM SCREEN'));
   await bar.endAsync();
+  await pos.client.endAsync();
+});
+
+test('reprints: a station screen\'s button prints its part on its printer; the admin page\'s the whole order; an unknown order is refused', async () => {
+  const pos = await posDevice(bus, 'pizza');
+  const order = makeOrder('pizza', { items: [{ name: 'Diavola', qty: 1, station: 'oven' }, { name: 'Cola', qty: 2, station: 'bar' }] });
+  const [ovenFrom, pizzaFrom] = [printers.oven.tickets().length, printers.pizza.tickets().length];
+  assert.equal((await pos.submit(order)).result, 'accepted');
+  await nthTicket('oven', ovenFrom + 1);
+  await nthTicket('pizza', pizzaFrom + 1);
+
+  const oven = await mqttClient(bus, 'pizza-oven');
+  await subscribe(oven, ['outlet/tenant/pizza/kitchen/pizza-oven/ack']);
+  const ask = async (number) => {
+    const seen = oven.received.length;
+    await publish(oven, 'outlet/tenant/pizza/kitchen/pizza-oven/status', { order_number: number, action: 'reprint' });
+    return JSON.parse((await waitMessage(oven, (m, i) => i >= seen && m.topic.endsWith('/ack'), { what: 'the reprint ack' })).payload);
+  };
+  assert.deepEqual(await ask(order.order_number), { order_number: order.order_number, action: 'reprint', result: 'accepted' });
+  const again = await nthTicket('oven', ovenFrom + 2);
+  assert.equal(numberLine(again), `#${order.order_number}`);
+  assert.ok(banners(again).includes('REPRINT'));
+  assert.match(ticketText(again), /1 x Diavola/);
+  assert.doesNotMatch(ticketText(again), /Cola/);
+  const refused = await ask('NO-SUCH-17');
+  assert.equal(refused.result, 'rejected');
+  assert.equal(refused.error, 'reprint');
+  assert.match(refused.detail, /tenant pizza has no order NO-SUCH-17/);
+  assert.deepEqual((await untilTestPrint('pizza', pizzaFrom + 1)).map(numberLine), [], 'the oven\'s reprint is the oven printer\'s alone');
+
+  const r = await api('POST', '/api/order/reprint', { tenant: 'pizza', order_number: order.order_number });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const whole = await nthTicket('pizza', pizzaFrom + 3);
+  assert.ok(banners(whole).includes('REPRINT'));
+  assert.match(ticketText(whole), /2 x Cola/);
+  const bad = await api('POST', '/api/order/reprint', { tenant: 'pizza', order_number: 'NO-SUCH-17' });
+  assert.equal(bad.status, 400);
+  assert.equal(bad.body.error, 'reprint');
+  const noCsrf = await api('POST', '/api/order/reprint', { tenant: 'pizza', order_number: order.order_number }, { cookie: admin.cookie });
+  assert.equal(noCsrf.status, 403, 'a reprint needs the session\'s CSRF token');
+  await oven.endAsync();
   await pos.client.endAsync();
 });
 

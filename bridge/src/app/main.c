@@ -213,6 +213,17 @@ static void ticket_done(void *ctx, const char *key, int64_t job, int ok, int wro
     printing_result(((app *)ctx)->printing, key, job, ok, wrote_any, error);
 }
 
+/* A kitchen screen's reprint: on its station's printer if it is bound to
+ * one, else on every printer of its tenant that prints the order. */
+static int screen_reprint(void *ctx, const kb_origin *from, const char *order_number, char *err, size_t errlen)
+{
+    app *a = ctx;
+    int rc = printing_reprint(a->printing, from->tenant, order_number, from->station[0] ? from->station : NULL, err,
+                              errlen);
+    if (rc == 0) log_info("%s asked for a reprint of %s", from->device, order_number);
+    return rc;
+}
+
 static int start_printing(app *a)
 {
     char err[256];
@@ -227,6 +238,7 @@ static int start_printing(app *a)
         log_error("cannot start the printers: %s", a->printing ? "too many observers" : err);
         return -1;
     }
+    mqtt_orders_on_reprint(a->orders, screen_reprint, a);
     return 0;
 }
 

@@ -444,7 +444,9 @@ int printing_reprint(printing *p, const char *tenant, const char *order_number, 
     uint32_t at = order_stations(t, order);
     for (int s = -1; rc == 0 && s < t->n_stations; s++) {
         const registry_printer *pr = printer_at(t, s);
-        if (!pr->set || (only != -2 && s != only) || !(printer_stations(t, s) & at)) continue;
+        /* For one station: its own printer, or the tenant's that covers it. */
+        int wanted = only == -2 || s == only || (s < 0 && (printer_stations(t, -1) & (1u << only)));
+        if (!pr->set || !wanted || !(printer_stations(t, s) & at)) continue;
         if (add_job(p, t, s, order, o.created_seq, PRINT_JOB_REPRINT) != 0) rc = -1;
         else made++;
     }

@@ -76,8 +76,9 @@ void printing_tick(printing *p, int presence_known, double now_ms);
 void printing_result(printing *p, const char *key, int64_t job, int ok, int wrote_any, const char *error);
 
 /* A person's reprint of the latest instance of order_number (open or
- * closed) of tenant, on station's printer (NULL: every printer of the
- * tenant that has items of it). A test print on printer `key`. Both: 0 (the
+ * closed) of tenant, on station's printer, or the tenant's if the station
+ * has none (station NULL: every printer of the tenant that has items of
+ * it). A test print on printer `key`. Both: 0 (the
  * job is committed and will print), or -1 with err a line for the person. */
 int printing_reprint(printing *p, const char *tenant, const char *order_number, const char *station, char *err,
                      size_t errlen);

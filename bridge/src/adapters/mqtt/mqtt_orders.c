@@ -2,17 +2,22 @@
 #include "mqtt_orders.h"
 
 #include <cjson/cJSON.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_util.h"
 #include "log.h"
 #include "order_stations.h"
+#include "order_validate.h"
 #include "topics.h"
 
 struct mqtt_orders {
     mqtt_link *link;
     kb_pipeline *pipeline;
     registry *const *registry;
+    mqtt_reprint_fn reprint;
+    void *reprint_ctx;
 };
 
 /* Each station's retained view of the order (the broker lets a station
@@ -87,6 +92,46 @@ static void reply(void *ctx, const kb_origin *from, const kb_ack *ack)
     cJSON_Delete(doc);
 }
 
+/* 1 if a screen's message was a reprint (answered here), 0 if it is for
+ * the pipeline. */
+static int screen_reprint(mqtt_orders *o, const kb_origin *from, const void *payload, size_t len)
+{
+    cJSON *doc = json_parse_exact(payload, len);
+    const cJSON *action = cJSON_GetObjectItemCaseSensitive(doc, "action");
+    if (!cJSON_IsString(action) || strcmp(action->valuestring, "reprint") != 0) {
+        cJSON_Delete(doc);
+        return 0;
+    }
+    const cJSON *number = cJSON_GetObjectItemCaseSensitive(doc, "order_number");
+    char err[200] = "", topic[TOPIC_MAX];
+    int rc;
+    if (!cJSON_IsString(number) || !order_number_valid(number->valuestring)) {
+        snprintf(err, sizeof err, "order_number must be 1-64 characters of A-Z a-z 0-9 . _ -");
+        rc = -1;
+    } else if (!o->reprint) {
+        snprintf(err, sizeof err, "this bridge has no printers");
+        rc = -1;
+    } else {
+        rc = o->reprint(o->reprint_ctx, from, number->valuestring, err, sizeof err);
+    }
+    cJSON *ack = cJSON_CreateObject();
+    if (cJSON_IsString(number)) cJSON_AddStringToObject(ack, "order_number", number->valuestring);
+    else cJSON_AddNullToObject(ack, "order_number");
+    cJSON_AddStringToObject(ack, "action", "reprint");
+    cJSON_AddStringToObject(ack, "result", rc == 0 ? "accepted" : "rejected");
+    if (rc != 0) {
+        cJSON_AddStringToObject(ack, "error", "reprint");
+        cJSON_AddStringToObject(ack, "detail", err);
+    }
+    char *text = cJSON_PrintUnformatted(ack);
+    if (text && topic_ack(topic, sizeof topic, from->tenant, from->role, from->device) == 0)
+        mqtt_link_publish(o->link, topic, text, strlen(text), 0, NULL);
+    free(text);
+    cJSON_Delete(ack);
+    cJSON_Delete(doc);
+    return 1;
+}
+
 static void on_request(void *ctx, const char *topic, const void *payload, size_t len, int retained)
 {
     (void)retained;
@@ -103,6 +148,7 @@ static void on_request(void *ctx, const char *topic, const void *payload, size_t
     }
     from.reply = reply;
     from.reply_ctx = o;
+    if (kind != TOPIC_POS_SUBMIT && screen_reprint(o, &from, payload, len)) return;
     pipeline_submit(o->pipeline, &from, payload, len);
 }
 
@@ -162,6 +208,12 @@ mqtt_orders *mqtt_orders_new(mqtt_link *link, kb_pipeline *p, registry *const *r
     pipeline_set_sink(p, &sink);
     mqtt_link_on_delivered(link, on_delivered, o);
     return o;
+}
+
+void mqtt_orders_on_reprint(mqtt_orders *o, mqtt_reprint_fn fn, void *ctx)
+{
+    o->reprint = fn;
+    o->reprint_ctx = ctx;
 }
 
 void mqtt_orders_free(mqtt_orders *o) { free(o); }

@@ -1,6 +1,7 @@
 // The admin (/admin) and pairing (/pair) pages' pure logic: pairing codes,
 // where a paired tablet keeps its login, durations and "ago" texts, the
-// outlet's devices grouped with their presence, and the QR code's drawing.
+// outlet's devices grouped with their presence, the kitchen printers' texts,
+// and the QR code's drawing.
 // No I/O (no DOM, storage or network; clocks are passed in), so
 // tests/unit-js/admin_view.test.mjs runs it in plain Node.
 
@@ -163,6 +164,48 @@ export function uplinkText(health) {
     const u = health?.uplink;
     if (!u) return 'none configured';
     return u.state === 'connected' ? `connected (${u.connection})` : `disconnected (${u.connection}); orders go on`;
+}
+
+// ---- kitchen printers (GET /api/printers, docs/ADMIN-API.md "Printers") -------------------------
+
+/** GET /api/printers' answer as the page keeps it: {printing: 'ok'|'degraded', printers: [...]},
+ *  each printer with a string `printer` key (anything else is left out). */
+export function printersDoc(doc) {
+    const list = Array.isArray(doc?.printers) ? doc.printers : [];
+    return {
+        printing: doc?.printing === 'degraded' ? 'degraded' : 'ok',
+        printers: list.filter((p) => p && typeof p.printer === 'string' && p.printer),
+    };
+}
+
+/** What a printer prints for: "oven station" or "whole orders" (the tenant's printer, for the
+ *  stations without one of their own). */
+export const printerFor = (p) => (p.station ? `${p.station} station` : 'whole orders');
+
+/** Where a printer is: its network address, or its CUPS queue. */
+export function printerWhere(p) {
+    if (p.cups) return `CUPS queue ${p.cups}`;
+    return p.address || '—';
+}
+
+const MODE_TEXT = {
+    backup: 'backup: prints when no screen is on',
+    always: 'always: prints every order',
+    off: 'off: prints nothing',
+};
+/** A printer's mode, in words. */
+export const printerMode = (mode) => MODE_TEXT[mode] || String(mode ?? '?');
+
+const STATE_TEXT = { ok: 'ok', degraded: 'degraded', off: 'off' };
+/** The state badge's class suffix and text: ok, degraded (failing: its tickets wait), off. */
+export const printerState = (state) => STATE_TEXT[state] || 'unknown';
+
+/** Whether the screens of what a printer prints for are on: "screens on", "no screen: printing"
+ *  (in backup mode its tickets print), "—" while the bridge does not know yet (null). */
+export function printerScreens(p) {
+    if (p.screens_on === true) return 'screens on';
+    if (p.screens_on === false) return p.mode === 'off' ? 'no screen (printer off)' : 'no screen: printing';
+    return '—';
 }
 
 /**

@@ -5,14 +5,15 @@
 // add a station; add a device of any role, pair a tablet to it (a one-time
 // code, its address and the QR code of that address, drawn here by the
 // vendored qrcode-generator), revoke the pairing, unpair or remove a device;
-// and the outlet's health at a glance.
+// and the outlet's health at a glance; the kitchen printers (GET
+// /api/printers) with a test print each, and a reprint of an order.
 //
 // Every POST but the login carries the session's CSRF token (x-csrf-token). A
 // change is made against the outlet's `version`: a 409 `stale` answer means
 // someone else changed the registry, so the page reads /api/outlet again and
 // says so. A 401 anywhere is the end of the session: back to the login form.
-// Presence is polled (GET /api/devices every POLL_MS, /api/overview every
-// other time), only while the page is visible. Ages run on the bridge's
+// Presence and the printers are polled (GET /api/devices and /api/printers
+// every POLL_MS, /api/overview every other time), only while the page is visible. Ages run on the bridge's
 // clock (kb/clock.mjs). Pure logic is in js/admin-view.mjs. The Reports
 // tab (#reports, speed of service) is js/admin-reports.mjs, given this
 // page's `call`; the address's fragment says which view is shown.
@@ -21,8 +22,8 @@ import { bridgeNow, clockMeasured, keepClock } from '../kb/clock.mjs';
 import { $, el, toast } from './common.mjs';
 import { mountReports } from './admin-reports.mjs';
 import {
-    devicesDiffer, formatAgo, formatCountdown, formatDuration, groupCode, groupDevices, onlineCount, qrPath, roleLabel,
-    uplinkText,
+    devicesDiffer, formatAgo, formatCountdown, formatDuration, groupCode, groupDevices, onlineCount, printerFor, printerMode,
+    printerScreens, printerState, printerWhere, printersDoc, qrPath, roleLabel, uplinkText,
 } from './admin-view.mjs';
 
 const POLL_MS = 3000;
@@ -35,6 +36,7 @@ let presence = [];           // GET /api/devices .devices
 let legacy = [];             // GET /api/devices .legacy
 let pairings = [];           // GET /api/pairings .pairings (the open ones)
 let overview = null;         // GET /api/overview
+let printing = null;         // GET /api/printers, as printersDoc() keeps it (null until read)
 let pairing = null;          // the pairing dialog's: {username, code, url, deadline, revoked, pairedBefore, paired}
 let pollTimer = null;
 let polls = 0;
@@ -52,6 +54,8 @@ const kb = window.__kb = {
         return [...g.tenants.flatMap((t) => t.devices), ...g.boards, ...g.admins, ...g.others].find((d) => d.username === username) || null;
     },
     /** The open pairing dialog: its code, URL and the QR code's modules (rows of 0/1). */
+    /** The printers as the page last read them: {printing, printers}, or null. */
+    printers: () => printing,
     pairing: () => (pairing ? { username: pairing.username, code: pairing.code, url: pairing.url, qr: pairing.qr, paired: !!pairing.paired } : null),
 };
 
@@ -195,6 +199,7 @@ async function logout() {
     stopPolling();
     closePairing();
     outlet = null;
+    printing = null;
     $('#app').hidden = true;
     $('#reports').hidden = true;
     $('#views').hidden = true;
@@ -259,9 +264,10 @@ async function poll() {
         polls++;
         const results = await Promise.allSettled([
             call('/api/devices'), call('/api/pairings'), withOverview ? call('/api/overview') : Promise.resolve(null),
+            call('/api/printers'),
         ]);
         if (!session) return;
-        const [d, p, o] = results;
+        const [d, p, o, pr] = results;
         if (d.status === 'fulfilled') {
             presence = Array.isArray(d.value.devices) ? d.value.devices : [];
             legacy = Array.isArray(d.value.legacy) ? d.value.legacy : [];
@@ -270,9 +276,11 @@ async function poll() {
         }
         if (p.status === 'fulfilled') pairings = Array.isArray(p.value.pairings) ? p.value.pairings : [];
         if (o.status === 'fulfilled' && o.value) overview = o.value;
+        if (pr.status === 'fulfilled') printing = printersDoc(pr.value);
         const failed = results.find((r) => r.status === 'rejected' && !r.reason.handled);
         setReachable(failed ? failed.reason : null);
         applyPresence();
+        renderPrinters();
         if (o.value || o.status === 'rejected') renderHealth();
         watchPairing();
         kb.polls++;
@@ -300,6 +308,8 @@ function renderOutlet() {
     $('#others-wrap').hidden = !g.others.length;
     $('#others').replaceChildren(...(g.others.length ? [deviceTable(g.others)] : []));
     fillDeviceForm();
+    fillReprintForm();
+    renderPrinters();
 }
 
 function tenantCard(t) {
@@ -414,6 +424,161 @@ function applyPresence() {
         $('#legacy').textContent = `Old sync clients connected: ${legacy.length}: ${legacy.map(who).join('; ')}`;
     } else {
         $('#legacy').hidden = true;
+    }
+}
+
+// ---- rendering: the printers --------------------------------------------------------------
+/** The printers into #printers: a row per printer, made once and then updated in place (a test
+ *  print's answer beside its button stays across polls); rows of printers gone are removed. */
+function renderPrinters() {
+    const box = $('#printers');
+    const none = $('#printers-none');
+    const summary = $('#printing-summary');
+    if (!printing) {
+        box.hidden = true;
+        none.hidden = true;
+        $('#reprint-wrap').hidden = true;
+        summary.textContent = '';
+        return;
+    }
+    const list = printing.printers;
+    none.hidden = list.length > 0;
+    box.hidden = !list.length;
+    $('#reprint-wrap').hidden = !list.length;
+    const failing = list.filter((p) => p.state === 'degraded').length;
+    summary.dataset.state = printing.printing;
+    summary.textContent = !list.length ? ''
+        : printing.printing === 'degraded'
+            ? `${failing === 1 ? 'A printer is failing: its' : `${failing} printers are failing: their`} tickets wait and are retried. `
+                + 'Orders still reach the screens.'
+            : '';
+    let tbody = $('tbody', box);
+    if (!tbody) {
+        tbody = el('tbody');
+        box.replaceChildren(el('table', { class: 'devices printers' },
+            el('thead', {}, el('tr', {}, ['Printer', 'Address', 'State', 'Screens', 'Pending', 'Printed', 'Last printed', '']
+                .map((h) => el('th', { scope: 'col', text: h })))),
+            tbody));
+    }
+    const rows = new Map([...tbody.rows].map((r) => [r.dataset.printer, r]));
+    const now = bridgeNow();
+    list.forEach((p, i) => {
+        let row = rows.get(p.printer);
+        if (!row) row = printerRow(p.printer);
+        rows.delete(p.printer);
+        if (tbody.rows[i] !== row) tbody.insertBefore(row, tbody.rows[i] || null);
+        updatePrinterRow(row, p, now);
+    });
+    for (const gone of rows.values()) gone.remove();
+}
+
+function printerRow(key) {
+    const result = el('span', { class: 'test-result', role: 'status', 'data-testid': 'printer-test-result' });
+    const button = el('button', { type: 'button', class: 'small', 'data-testid': 'printer-test', onclick: () => testPrint(key, button, result) },
+        'Test print');
+    return el('tr', { dataset: { printer: key }, 'data-testid': 'printer-row' },
+        el('td', { class: 'dev' }, el('b', { class: 'printer-tenant' }), el('small', { class: 'printer-for' })),
+        el('td', { class: 'addr' }, el('span', { class: 'printer-where' }), el('small', { class: 'printer-mode' })),
+        el('td', { class: 'state' }, el('span', { class: 'pstate', 'data-testid': 'printer-state' }),
+            el('small', { class: 'printer-error', 'data-testid': 'printer-error' })),
+        el('td', { class: 'screens', 'data-testid': 'printer-screens' }),
+        el('td', { class: 'num pending', 'data-testid': 'printer-pending' }),
+        el('td', { class: 'num printed', 'data-testid': 'printer-printed' }),
+        el('td', { class: 'last', 'data-testid': 'printer-last' }),
+        el('td', { class: 'actions' }, button, result));
+}
+
+/** Sets a node's text only when it changed (no needless DOM writes on every poll). */
+function setText(node, text) {
+    if (node.textContent !== text) node.textContent = text;
+}
+
+function updatePrinterRow(row, p, now) {
+    const state = printerState(p.state);
+    row.dataset.state = state;
+    const dev = $('.dev', row);
+    if (dev.title !== `printer ${p.printer}`) dev.title = `printer ${p.printer}`;
+    setText($('.printer-tenant', row), tenantName(p.tenant));
+    setText($('.printer-for', row), printerFor(p));
+    setText($('.printer-where', row), printerWhere(p));
+    setText($('.printer-mode', row), printerMode(p.mode));
+    const badge = $('.pstate', row);
+    const cls = `pstate pstate-${state}`;
+    if (badge.className !== cls) badge.className = cls;
+    setText(badge, state);
+    setText($('.printer-error', row), p.error || '');
+    setText($('.screens', row), printerScreens(p));
+    setText($('.pending', row), String(p.pending ?? 0));
+    $('.pending', row).classList.toggle('warn', Number(p.pending) > 0);
+    setText($('.printed', row), String(p.printed ?? 0));
+    const last = $('.last', row);
+    setText(last, formatAgo(p.last_printed_at, now, 'never'));
+    if (last.title !== (p.last_printed_at || '')) last.title = p.last_printed_at || '';
+}
+
+async function testPrint(key, button, result) {
+    button.disabled = true;
+    result.className = 'test-result';
+    result.textContent = 'Sending…';
+    try {
+        await call('/api/printer/test', { printer: key });
+        result.classList.add('ok');
+        result.textContent = 'Test page queued.';
+        pollSoon();
+    } catch (e) {
+        result.textContent = '';
+        if (e.handled) return;
+        result.classList.add('bad');
+        result.textContent = e.message;
+    } finally {
+        button.disabled = false;
+    }
+}
+
+// ---- reprint ---------------------------------------------------------------------------------
+function fillReprintForm() {
+    const form = $('#reprint');
+    const tenants = outlet?.tenants || [];
+    const keep = form.tenant.value;
+    form.tenant.replaceChildren(...tenants.map((t) => el('option', { value: t.id, text: `${t.name} (${t.id})` })));
+    if (tenants.some((t) => t.id === keep)) form.tenant.value = keep;
+    fillReprintStations();
+}
+
+function fillReprintStations() {
+    const form = $('#reprint');
+    const t = outlet?.tenants?.find((x) => x.id === form.tenant.value);
+    const stations = Array.isArray(t?.stations) ? t.stations : [];
+    const keep = form.station.value;
+    form.station.replaceChildren(el('option', { value: '', text: stations.length ? 'any: every printer of the order' : 'none (no stations)' }),
+        ...stations.map((s) => el('option', { value: s, text: s })));
+    if (stations.includes(keep)) form.station.value = keep;
+    form.station.disabled = !stations.length;
+}
+
+async function onReprint(ev) {
+    ev.preventDefault();
+    const form = ev.target;
+    const err = $('.form-error', form);
+    const ok = $('.form-ok', form);
+    err.textContent = '';
+    ok.textContent = '';
+    const tenant = form.tenant.value;
+    const number = form.order_number.value.trim();
+    if (!tenant) { err.textContent = 'Add a tenant first.'; return; }
+    if (!number) { err.textContent = 'Type the order number to print again.'; return; }
+    const body = { tenant, order_number: number };
+    if (form.station.value) body.station = form.station.value;
+    const button = $('button[type=submit]', form);
+    button.disabled = true;
+    try {
+        await call('/api/order/reprint', body);
+        ok.textContent = `Reprint of ${number} queued${body.station ? ` on the ${body.station} station’s printer` : ''}.`;
+        pollSoon();
+    } catch (e) {
+        if (!e.handled) err.textContent = e.message;
+    } finally {
+        button.disabled = false;
     }
 }
 
@@ -759,8 +924,12 @@ async function start() {
     deviceForm.tenant.addEventListener('change', fillStations);
     for (const r of deviceForm.querySelectorAll('input[name=board-scope]')) r.addEventListener('change', showRoleFields);
     $('#add-tenant').addEventListener('submit', onAddTenant);
+    const reprintForm = $('#reprint');
+    reprintForm.addEventListener('submit', onReprint);
+    reprintForm.tenant.addEventListener('change', fillReprintStations);
+    reprintForm.addEventListener('input', () => { $('.form-ok', reprintForm).textContent = ''; });
     // A refusal beside a form stays until the admin changes something in it.
-    for (const form of [deviceForm, $('#add-tenant')]) {
+    for (const form of [deviceForm, $('#add-tenant'), reprintForm]) {
         const clear = () => { $('.form-error', form).textContent = ''; };
         form.addEventListener('input', clear);
         form.addEventListener('change', clear);

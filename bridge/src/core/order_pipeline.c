@@ -138,8 +138,11 @@ static void set_item(cJSON *obj, const char *key, cJSON *v)
     if (!ok) cJSON_Delete(v);
 }
 
+/* created_seq (contract 1.4): the instance the change belongs to, so a
+ * reader of events alone (head office) can tell instances of a reused
+ * number apart. */
 static char *event_json(const char *event, const char *order_number, order_status status,
-                        order_status previous, int64_t seq, const char *at, const char *by,
+                        order_status previous, int64_t seq, int64_t created_seq, const char *at, const char *by,
                         cJSON *order)
 {
     cJSON *ev = cJSON_CreateObject();
@@ -149,6 +152,7 @@ static char *event_json(const char *event, const char *order_number, order_statu
     if (previous != ORDER_STATUS_INVALID)
         cJSON_AddStringToObject(ev, "previous", order_status_name(previous));
     cJSON_AddNumberToObject(ev, "seq", (double)seq);
+    cJSON_AddNumberToObject(ev, "created_seq", (double)created_seq);
     cJSON_AddStringToObject(ev, "at", at);
     cJSON_AddStringToObject(ev, "by", by);
     if (order) cJSON_AddItemReferenceToObject(ev, "order", order);
@@ -160,7 +164,8 @@ static char *event_json(const char *event, const char *order_number, order_statu
 /* A station's change: "status" when the order's status moved with it (the
  * last part ready: the order is ready), else "station". */
 static char *station_event_json(const char *order_number, order_status status, order_status previous,
-                                const char *station, order_status part, int64_t seq, const char *at, const char *by)
+                                const char *station, order_status part, int64_t seq, int64_t created_seq,
+                                const char *at, const char *by)
 {
     cJSON *ev = cJSON_CreateObject();
     cJSON_AddStringToObject(ev, "event", status != previous ? "status" : "station");
@@ -170,6 +175,7 @@ static char *station_event_json(const char *order_number, order_status status, o
     cJSON_AddStringToObject(ev, "station", station);
     cJSON_AddStringToObject(ev, "station_status", order_status_name(part));
     cJSON_AddNumberToObject(ev, "seq", (double)seq);
+    cJSON_AddNumberToObject(ev, "created_seq", (double)created_seq);
     cJSON_AddStringToObject(ev, "at", at);
     cJSON_AddStringToObject(ev, "by", by);
     char *text = cJSON_PrintUnformatted(ev);
@@ -310,7 +316,7 @@ static void handle_create(kb_pipeline *p, const kb_origin *from, order_request *
     set_item(order, "received_at", cJSON_CreateString(now));
     set_item(order, "updated_at", cJSON_CreateString(now));
     char *doc = cJSON_PrintUnformatted(order);
-    char *event = event_json("created", req->order_number, ORDER_STATUS_NEW, ORDER_STATUS_INVALID, seq, now,
+    char *event = event_json("created", req->order_number, ORDER_STATUS_NEW, ORDER_STATUS_INVALID, seq, seq, now,
                              from->device, order);
     journal_order state = {.status = ORDER_STATUS_NEW, .seq = seq, .created_seq = seq, .doc = doc};
     memcpy(state.fingerprint, fingerprint, sizeof state.fingerprint);
@@ -350,8 +356,8 @@ static void handle_status(kb_pipeline *p, const kb_origin *from, order_request *
             set_item(order, "seq", cJSON_CreateNumber((double)seq));
             set_item(order, "updated_at", cJSON_CreateString(now));
             doc = cJSON_PrintUnformatted(order);
-            event = event_json(closing ? "closed" : "status", req->order_number, req->status, old.status, seq, now,
-                               from->device, NULL);
+            event = event_json(closing ? "closed" : "status", req->order_number, req->status, old.status, seq,
+                               old.created_seq, now, from->device, NULL);
         }
         journal_order state = {.status = req->status, .seq = seq, .created_seq = old.created_seq, .doc = doc,
                                .closed_at_ms = closing ? journal_wall_ms() : 0};
@@ -401,8 +407,8 @@ static void handle_station(kb_pipeline *p, const kb_origin *from, order_request 
             set_item(order, "seq", cJSON_CreateNumber((double)seq));
             set_item(order, "updated_at", cJSON_CreateString(now));
             doc = cJSON_PrintUnformatted(order);
-            event = station_event_json(req->order_number, to, old.status, req->station, req->status, seq, now,
-                                       from->device);
+            event = station_event_json(req->order_number, to, old.status, req->station, req->status, seq,
+                                       old.created_seq, now, from->device);
         }
         journal_order state = {.status = to, .seq = seq, .created_seq = old.created_seq, .doc = doc};
         memcpy(state.fingerprint, old.fingerprint, sizeof state.fingerprint);

@@ -272,6 +272,51 @@ static int open_journal(app *a)
 
 /* ---- HTTP routes: what the core and the gateway say, as documents ---- */
 
+/* With the uplink on (KB_UPLINK=1): per tenant, its last seq, what head
+ * office has stored without a gap (`seen`, null until it says), and the
+ * difference (docs/UPLINK.md "Observability"). */
+static void add_uplink_lag(app *a, cJSON *doc)
+{
+    cJSON *u = cJSON_GetObjectItemCaseSensitive(doc, "uplink");
+    if (!u) u = cJSON_AddObjectToObject(doc, "uplink");
+    cJSON *tenants = u ? cJSON_AddObjectToObject(u, "tenants") : NULL;
+    for (size_t i = 0; tenants && i < a->registry->n_tenants; i++) {
+        const char *id = a->registry->tenants[i].id;
+        int64_t last = pipeline_last_seq(a->pipeline, id), seen = uplink_replay_seen(a->uplink, id);
+        cJSON *t = cJSON_AddObjectToObject(tenants, id);
+        cJSON_AddNumberToObject(t, "last_seq", (double)last);
+        if (seen < 0) {
+            cJSON_AddNullToObject(t, "seen");
+            cJSON_AddNullToObject(t, "lag");
+        } else {
+            cJSON_AddNumberToObject(t, "seen", (double)seen);
+            cJSON_AddNumberToObject(t, "lag", (double)(last > seen ? last - seen : 0));
+        }
+    }
+}
+
+/* kb_uplink_lag_events{tenant}: the same lag, for tenants head office has
+ * reported on. Appended to *buf; 0, or -1 if out of memory. */
+static int uplink_lag_metrics(app *a, char **buf)
+{
+    if (!a->uplink) return 0;
+    size_t have = strlen(*buf), cap = have + 200 + a->registry->n_tenants * 96;
+    char *grown = realloc(*buf, cap);
+    if (!grown) return -1;
+    *buf = grown;
+    have += (size_t)snprintf(grown + have, cap - have,
+                             "# HELP kb_uplink_lag_events Events of a tenant head office has not stored yet (last seq - seen).\n"
+                             "# TYPE kb_uplink_lag_events gauge\n");
+    for (size_t i = 0; i < a->registry->n_tenants; i++) {
+        const char *id = a->registry->tenants[i].id;
+        int64_t last = pipeline_last_seq(a->pipeline, id), seen = uplink_replay_seen(a->uplink, id);
+        if (seen >= 0)
+            have += (size_t)snprintf(grown + have, cap - have, "kb_uplink_lag_events{tenant=\"%s\"} %lld\n", id,
+                                     (long long)(last > seen ? last - seen : 0));
+    }
+    return 0;
+}
+
 /* The core's health, with the printers: a failing printer says "printing":
  * "degraded" but leaves the status (and the HTTP code) to the order flow,
  * which it does not stop. */
@@ -283,6 +328,7 @@ static int get_health(void *ctx, const http_request *req, http_response *res)
     char *core = health_json(&a->status, a->pipeline, a->registry, &ok);
     cJSON *doc = core ? cJSON_Parse(core) : NULL, *printers = printing_status_json(a->printing, &degraded);
     free(core);
+    if (doc && a->uplink) add_uplink_lag(a, doc);
     if (doc && printers) {
         cJSON_AddStringToObject(doc, "printing", degraded ? "degraded" : "ok");
         cJSON_AddItemToObject(doc, "printers", printers);
@@ -301,7 +347,8 @@ static int get_metrics(void *ctx, const http_request *req, http_response *res)
     app *a = ctx;
     res->type = "text/plain; version=0.0.4";
     res->body = metrics_text(&a->status, a->pipeline);
-    if (res->body && presence_metrics(a->presence, a->registry, &res->body) != 0) {
+    if (res->body && (presence_metrics(a->presence, a->registry, &res->body) != 0 ||
+                      uplink_lag_metrics(a, &res->body) != 0)) {
         free(res->body);
         res->body = NULL;
     }

@@ -22,9 +22,17 @@ if [[ -d $secrets ]]; then
 fi
 # The uplink to head office (broker-config/uplink.conf.example), if the
 # outlet has one: appended to the config broker-init has just rendered.
+# KB_HEADOFFICE (compose.yaml), if set, is head office's nodes
+# ("ho1.example.com:8883 ho2.example.com:8883 ..."): it replaces the file's
+# address line.
 if [[ -f /etc/kitchen-bus/uplink.conf ]]; then
     printf '\n# --- /etc/kitchen-bus/uplink.conf ---\n' >>"$data/mosquitto.conf"
-    cat /etc/kitchen-bus/uplink.conf >>"$data/mosquitto.conf"
+    if [[ -n ${KB_HEADOFFICE:-} ]]; then
+        [[ $KB_HEADOFFICE =~ ^[A-Za-z0-9.:_,\ -]+$ ]] || { echo "KB_HEADOFFICE must be host:port addresses, space- or comma-separated" >&2; exit 2; }
+        sed "s|^address .*|address ${KB_HEADOFFICE//,/ }|" /etc/kitchen-bus/uplink.conf >>"$data/mosquitto.conf"
+    else
+        cat /etc/kitchen-bus/uplink.conf >>"$data/mosquitto.conf"
+    fi
 fi
 # In its folder: the config names the broker's files relative to it.
 cd "$data"

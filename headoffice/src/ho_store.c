@@ -122,14 +122,17 @@ static int migrate(ho_store *s, char *err, size_t errlen)
     return rc;
 }
 
-ho_store *ho_store_open(const char *conninfo, char *err, size_t errlen)
+ho_store *ho_store_open(const char *conninfo, const char *password, char *err, size_t errlen)
 {
     ho_store *s = calloc(1, sizeof *s);
     if (!s) {
         errbuf_set(err, errlen, "out of memory");
         return NULL;
     }
-    s->pg = PQconnectdb(conninfo);
+    /* dbname holding the whole conninfo (expand_dbname), the password apart. */
+    const char *keys[] = {"dbname", password ? "password" : NULL, NULL};
+    const char *values[] = {conninfo, password, NULL};
+    s->pg = PQconnectdbParams(keys, values, 1);
     if (PQstatus(s->pg) != CONNECTION_OK) {
         pg_fail(s, "connect", NULL, err, errlen);
         ho_store_close(s);

@@ -35,9 +35,9 @@ typedef struct {
     int64_t seen;
 } ho_seen;
 
-/* Connects (libpq conninfo or URL, never logged) and creates or migrates
- * the schema. NULL with err set (without the conninfo's password). */
-ho_store *ho_store_open(const char *conninfo, char *err, size_t errlen);
+/* Connects (libpq conninfo or URL, and a password or NULL; neither is ever
+ * logged) and creates or migrates the schema. NULL with err set. */
+ho_store *ho_store_open(const char *conninfo, const char *password, char *err, size_t errlen);
 void ho_store_close(ho_store *s);
 /* Stores n items and moves seen. 0 with *moved (malloc'd, *n_moved; free
  * it) the pairs whose seen moved; -1 with err set (the connection is reset

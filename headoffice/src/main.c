@@ -7,8 +7,8 @@
  *   KB_HO_BROKERS        host:port[,host:port...]  every node of the cluster (required)
  *   KB_HO_USERNAME       its broker account (default kb-headoffice)
  *   KB_HO_PASSWORD_FILE  a file holding that account's password (required; never logged)
- *   KB_HO_DATABASE       libpq conninfo or URL, e.g. "host=/run/postgresql dbname=kb"
- *                        (required; put a password in ~/.pgpass or PGPASSFILE, not here)
+ *   KB_HO_DATABASE       libpq conninfo or URL without a password, e.g. "host=db dbname=kb user=kb" (required)
+ *   KB_HO_DATABASE_PASSWORD_FILE  a file holding its password (optional; or ~/.pgpass)
  *   KB_HO_CLIENT_ID      the persistent session's client id (default kb-headoffice)
  *   KB_HO_BATCH_MS       how long events gather before a commit (default 20)
  *
@@ -55,6 +55,7 @@ typedef struct {
     char username[128];
     char password[256];
     char database[1024];
+    char db_password[256]; /* "" if none */
     char client_id[128];
     double batch_ms;
 } ho_config;
@@ -89,6 +90,26 @@ static int fail_config(const char *line)
     return -1;
 }
 
+/* The first line of a secret file into dst: 0, or -1 with the reason logged
+ * (never the secret). */
+static int read_secret(const char *path, const char *setting, char *dst, size_t len)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        log_error("cannot read %s %s (%s)", setting, path, strerror(errno));
+        return -1;
+    }
+    size_t n = fread(dst, 1, len - 1, f);
+    fclose(f);
+    dst[n] = '\0';
+    dst[strcspn(dst, "\r\n")] = '\0';
+    if (!dst[0]) {
+        log_error("%s %s is empty: put the password in it", setting, path);
+        return -1;
+    }
+    return 0;
+}
+
 static int read_config(ho_config *c)
 {
     memset(c, 0, sizeof *c);
@@ -111,19 +132,12 @@ static int read_config(ho_config *c)
     }
     if (!pwfile || !*pwfile)
         return fail_config("KB_HO_PASSWORD_FILE is not set: name a file holding the broker account's password");
-    FILE *f = fopen(pwfile, "r");
-    if (!f) {
-        log_error("cannot read KB_HO_PASSWORD_FILE %s (%s)", pwfile, strerror(errno));
-        return -1;
-    }
-    size_t n = fread(c->password, 1, sizeof c->password - 1, f);
-    fclose(f);
-    c->password[n] = '\0';
-    c->password[strcspn(c->password, "\r\n")] = '\0';
-    if (!c->password[0]) return fail_config("KB_HO_PASSWORD_FILE is empty: put the broker account's password in it");
+    if (read_secret(pwfile, "KB_HO_PASSWORD_FILE", c->password, sizeof c->password)) return -1;
     if (!db || !*db)
         return fail_config("KB_HO_DATABASE is not set: give PostgreSQL's conninfo, e.g. KB_HO_DATABASE=\"host=/run/postgresql dbname=kb\"");
     snprintf(c->database, sizeof c->database, "%s", db);
+    const char *dbpw = getenv("KB_HO_DATABASE_PASSWORD_FILE");
+    if (dbpw && *dbpw && read_secret(dbpw, "KB_HO_DATABASE_PASSWORD_FILE", c->db_password, sizeof c->db_password)) return -1;
     const char *user = getenv("KB_HO_USERNAME"), *id = getenv("KB_HO_CLIENT_ID"), *ms = getenv("KB_HO_BATCH_MS");
     snprintf(c->username, sizeof c->username, "%s", user && *user ? user : "kb-headoffice");
     snprintf(c->client_id, sizeof c->client_id, "%s", id && *id ? id : "kb-headoffice");
@@ -279,7 +293,7 @@ int main(int argc, char **argv)
     static ho_app a;
     if (read_config(&a.c) != 0) return 2;
     char err[400];
-    a.store = ho_store_open(a.c.database, err, sizeof err);
+    a.store = ho_store_open(a.c.database, a.c.db_password[0] ? a.c.db_password : NULL, err, sizeof err);
     if (!a.store) {
         log_error("%s (KB_HO_DATABASE)", err);
         return 2;

@@ -26,7 +26,7 @@ const METHODS = {
     start: ['async', 0], close: ['async', 0], reconnectNow: ['function', 0], submitOrder: ['function', 1],
     cancelOrder: ['function', 1], setStatus: ['function', 2], onOrder: ['function', 1], onState: ['function', 1],
     onAck: ['function', 1], onOutbox: ['function', 1], onInfo: ['function', 1], openOrders: ['function', 0], pending: ['function', 0],
-    onPresence: ['function', 1],
+    onPresence: ['function', 1], reprint: ['function', 1],
 };
 const kindOf = (v) => {
     if (typeof v === 'function') {

@@ -16,6 +16,9 @@
 // flip the pages and the "+N more" says what is off the page. Every age and
 // the clock run on the bridge's clock (kb/clock.mjs). The whole-order and expo
 // screens say which stations have screens but none on (presence, kb/presence.mjs).
+// Every open card has a small Reprint button (the bridge prints the ticket again
+// on the printers that print it, a station screen's on its station's; it says
+// when none does): the card says Printing…, then Sent to printer or why not.
 import { nextStatus, recallStatus, nextPartStatus, recallPartStatus, isPartDone, isReady } from '../kb/status.mjs';
 import { bridgeNow, clockMeasured, clockOffset, keepClock } from '../kb/clock.mjs';
 import { presenceWarnings } from '../kb/presence.mjs';
@@ -33,6 +36,8 @@ const MIN_COLUMN_REM = 11;
 const SPLIT_MIN = 1 / 3;
 /** Ages wait this long for the bridge's clock before they fall back to this device's. */
 const CLOCK_WAIT_MS = 5000;
+/** How long a card shows how its reprint went. */
+const REPRINT_NOTE_MS = { done: 4000, failed: 8000 };
 
 // Test and support hooks: everything here counts real calls, nothing is simulated.
 // The alert counters (alertsPlayed, cancelAlertsPlayed, alertsMissed, spoken,
@@ -49,12 +54,15 @@ const kb = window.__kb = {
     clock: () => ({ measured: clockMeasured(), offset: clockOffset(), now: bridgeNow() }),
     /** The presence warnings shown now (texts). */
     warnings: () => [...document.querySelectorAll('#presence-warning [data-warning]')].map((n) => n.textContent),
+    /** The reprint notes shown now: order_number -> {state: 'sending'|'done'|'failed', text}. */
+    reprints: () => Object.fromEntries([...reprints].map(([n, r]) => [n, { state: r.state, text: r.text }])),
 };
 const alerts = createAlerts(kb, { toast });
 
 const cards = new Map();            // order_number -> {order, seenAt, closed, pending, fresh}
 let selected = null;                // order_number
 const bumped = [];                  // [{order_number, from, to}] most recent last
+const reprints = new Map();         // order_number -> {state: 'sending'|'done'|'failed', text, timer}
 let bus = null;
 let filter = localStorage.getItem('kb:kitchen:station') || '';
 let mode = 'kitchen';               // 'kitchen' | 'station' | 'expo'
@@ -320,7 +328,9 @@ function renderCard(c) {
         const back = recallOf(st);
         const label = mode === 'station' ? PART_NEXT_LABEL[st] : NEXT_LABEL[st];
         const shown = mode === 'station' ? PART_LABEL[st] || st : STATUS_LABEL[st] || st;
-        actions = [el('span', { class: 'status', 'data-testid': 'status', text: shown }),
+        // The status with a small Reprint under it, at the other end from the bump
+        // button (beside it the tall bump button leaves room: no taller card).
+        actions = [el('div', { class: 'lead' }, el('span', { class: 'status', 'data-testid': 'status', text: shown }), reprintButton(n)),
             c.pending ? el('span', { class: 'pending', text: `→ ${STATUS_LABEL[c.pending]}…` }) : null,
             back ? el('button', { class: 'recall', title: `Back to ${back}`, onclick: (e) => { e.stopPropagation(); move(n, back); } }, 'Recall') : null,
             next ? el('button', { class: 'bump', 'data-testid': 'bump', onclick: (e) => { e.stopPropagation(); bump(n); } }, label) : null];
@@ -343,9 +353,38 @@ function renderCard(c) {
     chips,
     items,
     o.notes ? el('p', { class: 'notes', text: o.notes }) : null,
+    closed ? null : reprintNote(n),
     el('footer', {}, ...actions));
     c.fresh = false;
     return { c, card };
+}
+
+/** A reprint can be asked for now: the page is live (connected, bridge up). */
+const canReprint = () => kb.state === 'live';
+const REPRINT_OFFLINE = 'Offline: a reprint cannot be sent now';
+
+function reprintButton(n) {
+    const sending = reprints.get(n)?.state === 'sending';
+    return el('button', {
+        class: 'reprint', type: 'button', 'data-testid': 'reprint', disabled: sending || !canReprint(),
+        title: canReprint() ? 'Print this ticket again' : REPRINT_OFFLINE,
+        onclick: (e) => { e.stopPropagation(); e.currentTarget.blur(); reprintOrder(n); },
+    }, 'Reprint');
+}
+
+/** A line above the card's footer saying how its last reprint went (for a few seconds), or nothing. */
+function reprintNote(n) {
+    const r = reprints.get(n);
+    return r ? el('div', { class: `reprint-note ${r.state}`, 'data-testid': 'reprint-note', 'data-state': r.state, role: 'status', text: r.text }) : null;
+}
+
+/** The connection changed: the Reprint buttons shown say whether they can send. */
+function syncReprintButtons() {
+    for (const b of document.querySelectorAll('#cards button.reprint')) {
+        const n = b.closest('[data-order]')?.dataset.order;
+        b.disabled = reprints.get(n)?.state === 'sending' || !canReprint();
+        b.title = canReprint() ? 'Print this ticket again' : REPRINT_OFFLINE;
+    }
 }
 
 /** Station names in the tenant's order (unknown ones last, by name). */
@@ -453,6 +492,34 @@ async function move(n, to, { record = false } = {}) {
     } finally {
         const cur = cards.get(n);
         if (cur && cur.pending === to) { cur.pending = null; render(); }
+    }
+}
+
+/** Shows how order n's reprint goes; a finished one goes after a few seconds. */
+function noteReprint(n, state, text) {
+    const was = reprints.get(n);
+    if (was) clearTimeout(was.timer);
+    const r = { state, text, timer: null };
+    if (state !== 'sending') {
+        r.timer = setTimeout(() => { if (reprints.get(n) === r) { reprints.delete(n); renderSoon(); } }, REPRINT_NOTE_MS[state]);
+    }
+    reprints.set(n, r);
+    render();               // now: the tap shows Printing… (and the button off) before any answer
+}
+
+/** Asks the bridge to print order n again (not an order change: no outbox, no
+ *  pending status; kb/bus.mjs reprint()). One at a time per card. */
+async function reprintOrder(n) {
+    if (!bus || reprints.get(n)?.state === 'sending') return;
+    if (!canReprint()) return noteReprint(n, 'failed', REPRINT_OFFLINE);
+    noteReprint(n, 'sending', 'Printing…');
+    try {
+        await bus.reprint(n);
+        noteReprint(n, 'done', 'Sent to printer');
+    } catch (err) {
+        const why = err.code === 'timeout' ? 'No answer from the bridge: it may still print'
+            : `Not printed: ${err.detail || err.message}`;
+        noteReprint(n, 'failed', why);
     }
 }
 
@@ -669,7 +736,10 @@ function start() {
             $('#device').textContent = b.username;
             b.onInfo((info) => { setMode(info); renderPresence(); });
             b.onPresence((p) => { presence = p; renderPresence(); });
-            showConnection(b, $('#conn'), (s) => { kb.state = s.state; kb.reason = s.reason; kb.stateLog.push(s.state); });
+            showConnection(b, $('#conn'), (s) => {
+                kb.state = s.state; kb.reason = s.reason; kb.stateLog.push(s.state);
+                syncReprintButtons();
+            });
             b.onOutbox((size) => {
                 const o = $('#outbox');
                 o.hidden = size === 0;

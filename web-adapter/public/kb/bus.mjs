@@ -13,7 +13,7 @@
 //   presence.mjs    the device's presence (its will, online/offline) and,
 //                   for onPresence(), its tenant's screens
 import mqtt from '../vendor/mqtt.esm.js';
-import { Link, OFFLINE, connectionState, describeError } from './link.mjs';
+import { Link, LIVE, OFFLINE, connectionState, describeError } from './link.mjs';
 import { HEALTH_TOPIC, classifyTenantTopic, deviceInfoTopic, deviceTopics } from './topics.mjs';
 import { SnapshotSync } from './snapshot.mjs';
 import { OrderView } from './order-view.mjs';
@@ -31,6 +31,8 @@ const SYNC_TIMEOUT_MS = 3000;
 /** How long a deliberate close waits for the broker to take {"online": false}
  *  before it drops the socket instead (then the will says it). */
 const GOODBYE_TIMEOUT_MS = 2000;
+/** How long reprint() waits for the bridge's answer. */
+const REPRINT_TIMEOUT_MS = 10000;
 /** The last /config.json loadConfig() read: the bridge's version for presence. */
 let lastConfig = null;
 const inPage = () => typeof location !== 'undefined' && typeof addEventListener === 'function';
@@ -97,6 +99,8 @@ export class KitchenBus {
         });
         // Raw counts for support and tests (before dedup): messages by kind, created events by order.
         this.stats = newStats();
+        // reprint() calls waiting for their answer: order_number -> [{resolve, reject, timer}], oldest first.
+        this.reprints = new Map();
     }
 
     // The connection's own state, read through the link.
@@ -170,6 +174,7 @@ export class KitchenBus {
         clearInterval(this.timer);
         this._unlistenPage();
         this.view.dispose();
+        this._failReprints('closed');
         const said = await this._sayOffline(GOODBYE_TIMEOUT_MS);
         await (this.link ? this.link.end(said === false) : Promise.resolve());
         this.releaseLock?.();
@@ -205,6 +210,7 @@ export class KitchenBus {
         this.health = null;                                      // learnt again from the retained copy
         if (was && !restarted) this.lastError = 'connection to the broker lost';
         this.outbox.unsend();                                    // everything unacked is re-sent next time
+        this._failReprints('connection to the broker lost before the bridge answered (it may still print)');
         this._presenceLost();
         this._setState();
     }
@@ -458,7 +464,46 @@ export class KitchenBus {
 
     _onAck(ack) {
         for (const fn of this.listeners.ack) fn(ack);
+        // An ack with an "action" answers a request that is no order change (a
+        // reprint): it must never settle an outbox entry of the same order number.
+        if (ack.action !== undefined) {
+            if (ack.action === 'reprint') this._onReprintAck(ack);
+            return;
+        }
         if (this.outbox.onAck(ack) === 'retry') this.lastError = 'bridge cannot write its journal; orders are queued';
+    }
+
+    // ---- reprints (not order changes: never in the outbox) -------------------
+    _onReprintAck(ack) {
+        const list = typeof ack.order_number === 'string' ? this.reprints.get(ack.order_number) : null;
+        const w = list?.shift();
+        if (!w) return;                                          // a late answer: that reprint() timed out
+        if (!list.length) this.reprints.delete(ack.order_number);
+        clearTimeout(w.timer);
+        if (ack.result === 'accepted') return w.resolve(ack);
+        const err = new Error(ack.detail || ack.error || 'the bridge refused the reprint');
+        err.code = ack.error || 'reprint';
+        err.detail = ack.detail;
+        err.ack = ack;
+        w.reject(err);
+    }
+
+    _dropReprint(n, w) {
+        const list = this.reprints.get(n);
+        const i = list ? list.indexOf(w) : -1;
+        if (i >= 0) list.splice(i, 1);
+        if (list && !list.length) this.reprints.delete(n);
+        clearTimeout(w.timer);
+    }
+
+    /** Every reprint() still waiting fails with code 'offline'. */
+    _failReprints(why) {
+        const all = [...this.reprints.values()].flat();
+        this.reprints.clear();
+        for (const w of all) {
+            clearTimeout(w.timer);
+            w.reject(Object.assign(new Error(why), { code: 'offline' }));
+        }
     }
 
     // ---- public API ---------------------------------------------------------
@@ -491,6 +536,40 @@ export class KitchenBus {
         const station = this.info?.station;
         const payload = station && isPartStatus(status) ? { order_number: orderNumber, station, status } : { order_number: orderNumber, status };
         return this._enqueue('status', orderNumber, payload, status);
+    }
+
+    /** Kitchen and expo screens: print order `orderNumber`'s ticket again, on the
+     *  printers that print it (a station screen's: its station's part, on its
+     *  station's printer). Sent once, QoS 1, on the device's status topic as
+     *  {"order_number", "action": "reprint"}; it is no order change, so it is
+     *  not kept in the outbox and never re-sent (a copy sent twice prints twice).
+     *  Resolves with the bridge's ack ({result: 'accepted'}); rejects with an
+     *  Error whose `code` is the bridge's error code ('reprint': `detail` says
+     *  why, e.g. "no printer prints order A-17"), 'offline' (not live: nothing
+     *  sent, or the connection was lost before the answer), 'timeout' (no
+     *  answer within timeoutMs: it may still print) or 'not_a_screen'. */
+    reprint(orderNumber, { timeoutMs = REPRINT_TIMEOUT_MS } = {}) {
+        const fail = (code, message) => Promise.reject(Object.assign(new Error(message), { code }));
+        if (this.info && this.info.role !== 'kitchen' && this.info.role !== 'expo') {
+            return fail('not_a_screen', 'only a kitchen or expo screen can ask for a reprint');
+        }
+        const s = this._computeState();
+        if (s.state !== LIVE) return fail('offline', `not sent: ${s.reason}`);
+        const n = String(orderNumber);
+        return new Promise((resolve, reject) => {
+            const w = { resolve, reject, timer: null };
+            w.timer = setTimeout(() => {
+                this._dropReprint(n, w);
+                reject(Object.assign(new Error(`no answer from the bridge within ${Math.round(timeoutMs / 1000)} s (it may still print)`), { code: 'timeout' }));
+            }, timeoutMs);
+            if (!this.reprints.has(n)) this.reprints.set(n, []);
+            this.reprints.get(n).push(w);
+            this.link.publish(this._topics().status, JSON.stringify({ order_number: n, action: 'reprint' }), (err) => {
+                if (!err || !this.reprints.get(n)?.includes(w)) return;
+                this._dropReprint(n, w);
+                reject(Object.assign(new Error(`not sent: ${err.message}`), { code: 'offline' }));
+            });
+        });
     }
 
     /** Every open order now (retained) and every change after, deduped.

@@ -8,6 +8,7 @@
 // What is missing is said by missing(): a test skips with that reason.
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, chmodSync, appendFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT, BRIDGE_BIN, freePort, portOpen, waitFor, startBus } from './harness.mjs';
@@ -132,7 +133,9 @@ export function consumer({ brokers, pg, user, password, env = {} }) {
   const c = {
     logs, proc: null,
     start() {
-      c.proc = launch(HEADOFFICE_BIN, [], {
+      // KB_HEADOFFICE_WRAPPER runs it under a tool, e.g. "valgrind --leak-check=full --error-exitcode=99".
+      const wrapper = (process.env.KB_HEADOFFICE_WRAPPER || '').split(' ').filter(Boolean);
+      c.proc = launch(wrapper[0] || HEADOFFICE_BIN, wrapper.length ? [...wrapper.slice(1), HEADOFFICE_BIN] : [], {
         logs, tag: 'headoffice',
         env: { KB_HO_BROKERS: brokers.join(','), KB_HO_USERNAME: user, KB_HO_PASSWORD_FILE: path.join(dir, 'password'), KB_HO_DATABASE: pg.conninfo, ...env },
       });
@@ -147,11 +150,12 @@ export function consumer({ brokers, pg, user, password, env = {} }) {
   return c;
 }
 
-/** An outlet: the harness's bus with the uplink to every node of `cluster`. */
-export async function outlet(id, cluster, { password, env = {}, registry } = {}) {
+/** An outlet: the harness's bus with the uplink to every node of `cluster`
+ * (or to `addresses`: relays standing for its internet link). */
+export async function outlet(id, cluster, { password, env = {}, registry, addresses } = {}) {
   const conf = readFileSync(path.join(ROOT, 'broker-config/uplink.conf.example'), 'utf8')
     .replaceAll('OUTLET_ID', id)
-    .replace(/^address .*$/m, `address ${cluster.addresses().join(' ')}`)
+    .replace(/^address .*$/m, `address ${(addresses || cluster.addresses()).join(' ')}`)
     .replace(/^bridge_capath .*$/m, '# (no TLS to a loopback test cluster)')
     .replace(/^remote_password .*$/m, `remote_password ${password}`)
     .replace(/^restart_timeout .*$/m, 'restart_timeout 1 2');
@@ -164,4 +168,38 @@ export async function outlet(id, cluster, { password, env = {}, registry } = {})
   await bus.startBridge();
   bus.outletId = id;
   return bus;
+}
+
+/** A TCP relay on a free loopback port to `target` (host:port): an outlet's
+ * internet link, which block() cuts (open connections reset, new ones
+ * refused) and unblock() restores. */
+export async function relay(target) {
+  const [host, port] = [target.slice(0, target.lastIndexOf(':')), Number(target.slice(target.lastIndexOf(':') + 1))];
+  const sockets = new Set();
+  const listenPort = await freePort();
+  let server = null;
+  const open = () => new Promise((resolve, reject) => {
+    server = net.createServer((client) => {
+      const up = net.connect(port, host);
+      for (const s of [client, up]) { sockets.add(s); s.on('error', () => {}); s.on('close', () => sockets.delete(s)); }
+      client.pipe(up);
+      up.pipe(client);
+      client.on('close', () => up.destroy());
+      up.on('close', () => client.destroy());
+    });
+    server.once('error', reject);
+    server.listen(listenPort, '127.0.0.1', resolve);
+  });
+  await open();
+  return {
+    address: `127.0.0.1:${listenPort}`,
+    async block() {
+      const closed = new Promise((r) => server.close(r));
+      for (const s of sockets) { if (s.resetAndDestroy) s.resetAndDestroy(); else s.destroy(); }
+      await closed;
+      server = null;
+    },
+    async unblock() { if (!server) await open(); },
+    async stop() { if (server) server.close(); for (const s of sockets) s.destroy(); },
+  };
 }

@@ -144,7 +144,15 @@ export function consumer({ brokers, pg, user, password, env = {} }) {
     async stop() { await stopProc(c.proc); },
     async kill() { await stopProc(c.proc, 'SIGKILL'); },
     log: () => logs.join(''),
-    async destroy() { await stopProc(c.proc); rmSync(dir, { recursive: true, force: true }); },
+    async destroy() {
+      const exit = c.proc && c.proc.exitCode === null && c.proc.signalCode === null ? (c.proc.kill('SIGTERM'), await c.proc.exited) : null;
+      rmSync(dir, { recursive: true, force: true });
+      // Under valgrind, demand its clean verdict at the last clean stop.
+      if (exit && (process.env.KB_HEADOFFICE_WRAPPER || '').includes('valgrind')
+          && (exit.code !== 0 || !/ERROR SUMMARY: 0 errors/.test(c.log()))) {
+        throw new Error(`kb-headoffice under valgrind exited ${JSON.stringify(exit)}:\n${c.log().slice(-4000)}`);
+      }
+    },
   };
   c.start();
   return c;

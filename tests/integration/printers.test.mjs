@@ -417,3 +417,36 @@ test('bridge SIGKILLed in the middle of a job: after the restart it prints once,
   pos = await posDevice(bus, 'bakso');
   await pos.client.endAsync();
 });
+
+test('a bridge restart: a legacy kitchen back within seconds prints nothing; an order taken before the screens are known, with none on, prints once', async () => {
+  const connectKitchen = async () => {
+    const k = await legacyClient(bus, { type: 'kitchen', id: 'KITCHEN-OLD', username: 'legacy-kitchen' });
+    await k.waitType('connected');
+    return k;
+  };
+  let kitchen = await connectKitchen();
+  await waitFor(async () => (await (await fetch(bus.url('/clients'))).json()).mqtt_clients.some((e) => e.device === 'legacy-kitchen'),
+    { what: 'the legacy kitchen in presence' });
+  const pos = await posDevice(bus, 'legacy');
+  const shown = makeOrder('legacy', { items: [{ name: 'Ketoprak', qty: 1 }] });
+  const mark = printers.legacy.tickets().length;
+  assert.equal((await pos.submit(shown)).result, 'accepted');
+  assert.deepEqual((await untilTestPrint('legacy', mark)).map(numberLine), [], 'on the old kitchen\'s screen');
+  await pos.client.endAsync();
+
+  await bus.killBridge();
+  const [legacyFrom, warungFrom] = [printers.legacy.tickets().length, printers.warung.tickets().length];
+  await bus.startBridge();
+  kitchen = await connectKitchen(); // the old client's reconnect, within its 5 s
+  const warung = await posDevice(bus, 'warung');
+  const early = makeOrder('warung', { items: [{ name: 'Teh Tarik', qty: 1 }] });
+  assert.equal((await warung.submit(early)).result, 'accepted');
+  assert.equal((await bus.health()).body.printers.find((x) => x.printer === 'warung').screens_on, null, 'taken before the screens are known');
+  await presenceKnown();
+  admin = await login();
+  assert.deepEqual((await untilTestPrint('warung', warungFrom)).map(numberLine), [`#${early.order_number}`], 'decided once the screens are known: printed once');
+  assert.deepEqual((await untilTestPrint('legacy', legacyFrom)).map(numberLine), [], 'the kitchen came back in time: nothing printed');
+  await kitchen.close();
+  await warung.client.endAsync();
+});
+

@@ -59,8 +59,10 @@
 #define TRIM_EVERY_MS 10000.0
 #define PROBE_EVERY_MS 1000.0
 /* After a broker connect, the retained presence arrives in the first
- * batches; until then the printers cannot tell whether a screen is on. */
-#define PRESENCE_SETTLE_MS 2000.0
+ * batches, and the old sync server's kitchens reconnect within 5 s (their
+ * RECONNECT_INTERVAL); until then the printers cannot tell whether a screen
+ * is on, and decide after. */
+#define PRESENCE_SETTLE_MS 6000.0
 #define PRINTER_TIMEOUT_MS 5000
 
 /* Everything the bridge runs, owned here. */

@@ -36,6 +36,12 @@ typedef struct {
     uint32_t uncovered;  /* the stations this printer covers that had no screen */
 } printer_state;
 
+typedef struct {
+    char tenant[REGISTRY_ID_MAX + 1];
+    char order_number[80];
+    int64_t created_seq;
+} undecided_order;
+
 struct printing {
     journal *journal;
     print_queue *queue;
@@ -45,6 +51,10 @@ struct printing {
     printer_state *states;
     size_t n_states, cap_states;
     int presence_known;
+    /* New orders of tenants with a backup printer that came while presence
+     * was not known (the first seconds after a start, a broker outage). */
+    undecided_order *undecided;
+    size_t n_undecided, cap_undecided;
 };
 
 static printer_state *state_of(printing *p, const char *key)
@@ -86,6 +96,7 @@ void printing_free(printing *p)
     if (!p) return;
     print_queue_free(p->queue);
     free(p->states);
+    free(p->undecided);
     free(p);
 }
 
@@ -182,6 +193,57 @@ static order_status status_of(const cJSON *order)
     return cJSON_IsString(v) ? order_status_parse(v->valuestring) : ORDER_STATUS_INVALID;
 }
 
+/* The jobs a change makes (printing.h). backup_only: a backup printer's
+ * decision that presence could not make when the order came. */
+static void decide(printing *p, const registry *r, const registry_tenant *t, const cJSON *order, int created,
+                   int backup_only)
+{
+    int64_t cseq = created_seq_of(order);
+    uint32_t at = order_stations(t, order);
+    uint32_t uncovered = p->presence_known ? uncovered_stations(p, r, (int)(t - r->tenants)) : 0;
+    for (int station = -1; station < t->n_stations; station++) {
+        const registry_printer *pr = printer_at(t, station);
+        if (!pr->set || pr->mode == PRINT_OFF || (backup_only && pr->mode != PRINT_BACKUP)) continue;
+        uint32_t mine = printer_stations(t, station) & at;
+        if (!mine && !(station < 0 && pr->mode == PRINT_ALWAYS)) continue;
+        int unseen = pr->mode == PRINT_BACKUP && (mine & uncovered);
+        if (created) {
+            if (pr->mode == PRINT_ALWAYS || unseen) add_job(p, t, station, order, cseq, PRINT_JOB_NEW);
+        } else if (unseen || has_ticket(p, t, station, cseq) == 1) {
+            add_job(p, t, station, order, cseq, PRINT_JOB_CANCELLED);
+        }
+    }
+}
+
+static int has_backup_printer(const registry_tenant *t)
+{
+    if (t->printer.set && t->printer.mode == PRINT_BACKUP) return 1;
+    for (int i = 0; i < t->n_stations; i++)
+        if (t->station_printers[i].set && t->station_printers[i].mode == PRINT_BACKUP) return 1;
+    return 0;
+}
+
+/* A new order while presence is not known: decided once it is. */
+static void remember_undecided(printing *p, const registry_tenant *t, const cJSON *order)
+{
+    const cJSON *number = cJSON_GetObjectItemCaseSensitive(order, "order_number");
+    if (!cJSON_IsString(number) || strlen(number->valuestring) >= sizeof p->undecided->order_number) return;
+    if (p->n_undecided == p->cap_undecided) {
+        size_t cap = p->cap_undecided ? 2 * p->cap_undecided : 16;
+        undecided_order *grown = realloc(p->undecided, cap * sizeof *grown);
+        if (!grown) {
+            log_error("out of memory: order %s/%s may not print if no screen shows it", t->id, number->valuestring);
+            return;
+        }
+        p->undecided = grown;
+        p->cap_undecided = cap;
+    }
+    undecided_order *u = &p->undecided[p->n_undecided++];
+    snprintf(u->tenant, sizeof u->tenant, "%s", t->id);
+    snprintf(u->order_number, sizeof u->order_number, "%s", number->valuestring);
+    u->created_seq = created_seq_of(order);
+}
+
 void printing_changed(void *ctx, const char *tenant, const char *doc, int created)
 {
     printing *p = ctx;
@@ -193,26 +255,33 @@ void printing_changed(void *ctx, const char *tenant, const char *doc, int create
     if (!any) return;
     cJSON *order = cJSON_Parse(doc);
     order_status status = status_of(order);
-    if (!order || (!created && status != ORDER_STATUS_CANCELLED)) {
-        cJSON_Delete(order);
-        return;
-    }
-    int64_t cseq = created_seq_of(order);
-    uint32_t at = order_stations(t, order);
-    uint32_t uncovered = p->presence_known ? uncovered_stations(p, r, (int)(t - r->tenants)) : 0;
-    for (int station = -1; station < t->n_stations; station++) {
-        const registry_printer *pr = printer_at(t, station);
-        if (!pr->set || pr->mode == PRINT_OFF) continue;
-        uint32_t mine = printer_stations(t, station) & at;
-        if (!mine && !(station < 0 && pr->mode == PRINT_ALWAYS)) continue;
-        int unseen = pr->mode == PRINT_BACKUP && (mine & uncovered);
-        if (created) {
-            if (pr->mode == PRINT_ALWAYS || unseen) add_job(p, t, station, order, cseq, PRINT_JOB_NEW);
-        } else if (unseen || has_ticket(p, t, station, cseq) == 1) {
-            add_job(p, t, station, order, cseq, PRINT_JOB_CANCELLED);
-        }
+    if (order && (created || status == ORDER_STATUS_CANCELLED)) {
+        decide(p, r, t, order, created, 0);
+        if (created && !p->presence_known && has_backup_printer(t)) remember_undecided(p, t, order);
     }
     cJSON_Delete(order);
+}
+
+/* Once presence is known: the backup printers' decisions for the orders
+ * that came before. Runs with no batch open; commits what it made. */
+static void decide_undecided(printing *p, const registry *r)
+{
+    if (!p->n_undecided || journal_begin(p->journal) != 0) return;
+    for (size_t i = 0; i < p->n_undecided; i++) {
+        const undecided_order *u = &p->undecided[i];
+        const registry_tenant *t = registry_find_tenant(r, u->tenant);
+        journal_order o;
+        if (!t || journal_get_order(p->journal, u->tenant, u->order_number, &o) != 1) continue;
+        cJSON *order = o.created_seq == u->created_seq && order_status_is_open(o.status) ? cJSON_Parse(o.doc) : NULL;
+        free(o.doc);
+        if (order) decide(p, r, t, order, 1, 1);
+        cJSON_Delete(order);
+    }
+    if (journal_commit(p->journal) != 0) {
+        log_error("printers: cannot queue tickets: %s", journal_last_error(p->journal));
+        return; /* tried again next tick */
+    }
+    p->n_undecided = 0;
 }
 
 /* One printer's sweep of its tenant's open orders: those at `stations` not
@@ -265,9 +334,11 @@ static void watch_coverage(printing *p, const registry *r)
             if (!s) continue;
             if (!computed) uncovered = uncovered_stations(p, r, (int)ti), computed = 1;
             uint32_t now_off = uncovered & printer_stations(t, station);
+            /* The first look (presence settled after a start): a screen
+             * that is not back by now counts as gone off. */
             uint32_t went_off = s->coverage_known ? now_off & ~s->uncovered : now_off;
-            if (went_off && (s->coverage_known ? pr->from_screen : 1)) {
-                sweep_ctx c = {p, t, station, went_off, s->coverage_known ? PRINT_JOB_FROM_SCREEN : PRINT_JOB_NEW, 0};
+            if (went_off && pr->from_screen) {
+                sweep_ctx c = {p, t, station, went_off, PRINT_JOB_FROM_SCREEN, 0};
                 if (journal_begin(p->journal) != 0) return;
                 journal_for_each_open(p->journal, t->id, sweep_one, &c);
                 if (journal_commit(p->journal) != 0) {
@@ -275,8 +346,8 @@ static void watch_coverage(printing *p, const registry *r)
                     return; /* coverage not updated: tried again next tick */
                 }
                 if (c.made)
-                    log_info("printer %s: %d open order%s printed: %s", key, c.made, c.made == 1 ? "" : "s",
-                             s->coverage_known ? "its screen went off" : "no screen is on");
+                    log_info("printer %s: %d open order%s printed: its screen went off", key, c.made,
+                             c.made == 1 ? "" : "s");
             }
             s->uncovered = now_off;
             s->coverage_known = 1;
@@ -363,7 +434,10 @@ void printing_tick(printing *p, int presence_known, double now_ms)
     if (journal_has_uncommitted(p->journal)) return; /* the pipeline's batch is not committed yet */
     const registry *r = *p->registry;
     p->presence_known = presence_known;
-    if (presence_known) watch_coverage(p, r);
+    if (presence_known) {
+        decide_undecided(p, r);
+        watch_coverage(p, r);
+    }
     for (size_t ti = 0; ti < r->n_tenants; ti++) {
         const registry_tenant *t = &r->tenants[ti];
         for (int station = -1; station < t->n_stations; station++) {

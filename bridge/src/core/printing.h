@@ -19,11 +19,13 @@
  * - a screen goes off (a station goes from covered to not, backup mode,
  *   from_screen): each open order with that station's part not yet ready
  *   that the printer has no ticket of, once, marked FROM SCREEN;
- * - presence becomes known (after the bridge's start, once the broker has
- *   given the retained presence): open orders at uncovered stations with no
- *   ticket yet, as new tickets (no order created while the bridge could not
- *   yet tell is left unprinted, and none is printed because presence was not
- *   yet read);
+ * - presence becomes known (a few seconds after the bridge's start or a
+ *   broker reconnect, once the retained presence and the legacy kitchens are
+ *   back): the backup printers decide, as above, for the new orders that
+ *   came while it was not (none is left unprinted, and none printed because
+ *   presence was not yet read); and a screen not back by then counts as
+ *   gone off (FROM SCREEN, for its open orders without a ticket). A screen
+ *   back within the settling time prints nothing;
  * - a person's reprint (kitchen page, admin page); a test print.
  * A job of a change is written in the change's batch (print_queue.h).
  *

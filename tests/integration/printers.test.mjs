@@ -50,7 +50,8 @@ before(async () => {
     ],
     admins: [{ username: 'admin' }],
   };
-  bus = await startBus({ registry });
+  // Screens known 2 s after a connect (default 6 s), a stalled printer given up after 1 s (default 5 s).
+  bus = await startBus({ registry, env: { KB_SCREENS_SETTLE: '2s', KB_PRINTER_TIMEOUT: '1s' } });
   admin = await login();
   await presenceKnown();
 });

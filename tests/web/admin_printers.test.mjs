@@ -36,7 +36,7 @@ before(async () => {
     const pizza = registry.tenants.find((t) => t.id === 'pizza');
     pizza.printer = { address: printers.tenant.address };
     pizza.stations = pizza.stations.map((s) => (s === 'oven' ? { id: 'oven', printer: { address: printers.oven.address } } : s));
-    bus = await startBus({ registry });
+    bus = await startBus({ registry, env: { KB_SCREENS_SETTLE: '2s' } }); // the screens known sooner than the default 6 s
     pos = await posDevice(bus, 'pizza');
     hub = await openDevice({ name: 'admin-printers' });
     devices.push(hub);

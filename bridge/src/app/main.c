@@ -58,12 +58,7 @@
 #define TICK_US (100 * LWS_US_PER_MS)
 #define TRIM_EVERY_MS 10000.0
 #define PROBE_EVERY_MS 1000.0
-/* After a broker connect, the retained presence arrives in the first
- * batches, and the old sync server's kitchens reconnect within 5 s (their
- * RECONNECT_INTERVAL); until then the printers cannot tell whether a screen
- * is on, and decide after. */
-#define PRESENCE_SETTLE_MS 6000.0
-#define PRINTER_TIMEOUT_MS 5000
+
 
 /* Everything the bridge runs, owned here. */
 typedef struct {
@@ -179,7 +174,12 @@ static void tick(lws_sorted_usec_list_t *sul)
     /* After the flush, as retention: printing marks and hands out only
      * committed jobs. */
     printer_pool_drain(a->printers);
-    printing_tick(a->printing, mqtt_link_connected(a->link) && now - a->connected_ms >= PRESENCE_SETTLE_MS, now);
+    /* After a broker connect the retained presence arrives in the first
+     * batches, and the old sync server's kitchens reconnect within 5 s
+     * (KB_SCREENS_SETTLE); until then the printers cannot tell whether a
+     * screen is on, and decide after. */
+    printing_tick(a->printing,
+                  mqtt_link_connected(a->link) && now - a->connected_ms >= (double)a->config.screens_settle_ms, now);
     retention_tick(&a->retention); /* after the flush: never inside the open batch */
     lws_sul_schedule(a->lws, 0, &a->tick, tick, TICK_US);
 }
@@ -229,7 +229,7 @@ static int screen_reprint(void *ctx, const kb_origin *from, const char *order_nu
 static int start_printing(app *a)
 {
     char err[256];
-    a->printers = printer_pool_new(PRINTER_TIMEOUT_MS, ticket_done, a);
+    a->printers = printer_pool_new((int)a->config.printer_timeout_ms, ticket_done, a);
     if (!a->printers) {
         log_error("out of memory starting the printers");
         return -1;

@@ -75,8 +75,14 @@ int config_from_env(kb_config *c, char *err, size_t errlen)
         duration("KB_DEDUPE_WINDOW", "6h", &c->dedupe_window_ms, err, errlen) ||
         duration("KB_RETENTION", "30d", &c->retention_ms, err, errlen) ||
         duration("KB_BOARD_READY_FOR", "10m", &c->board_ready_for_ms, err, errlen) ||
-        duration("KB_PAIRING_TTL", "10m", &c->pairing_ttl_ms, err, errlen))
+        duration("KB_PAIRING_TTL", "10m", &c->pairing_ttl_ms, err, errlen) ||
+        duration("KB_SCREENS_SETTLE", "6s", &c->screens_settle_ms, err, errlen) ||
+        duration("KB_PRINTER_TIMEOUT", "5s", &c->printer_timeout_ms, err, errlen))
         return -1;
+    if (c->printer_timeout_ms < 1000 || c->printer_timeout_ms > 600000) {
+        snprintf(err, errlen, "KB_PRINTER_TIMEOUT must be 1s to 10m (e.g. 5s)");
+        return -1;
+    }
     if (c->pairing_ttl_ms <= 0) {
         snprintf(err, errlen, "KB_PAIRING_TTL must be longer than 0 (e.g. 10m)");
         return -1;

@@ -9,6 +9,9 @@
  *   KB_BOARD_READY_FOR (10m: how long a ready number stays on the pickup board)
  *   KB_ADMIN_BIND (all: the one address /admin and /api answer on)
  *   KB_PAIRING_TTL (10m: how long a tablet's pairing code works)
+ *   KB_SCREENS_SETTLE (6s: after a broker connect, how long the printers wait for the screens to
+ *                      be back before they decide; the old sync server's kitchens reconnect every 5 s)
+ *   KB_PRINTER_TIMEOUT (5s: a printer's connect, each stall of a job, and its close at the end)
  *   KB_TEST_CLOCK (off; 1 = tests may set the wall clock: refused with a production registry)
  *
  * The bridge's broker password is read from a file, never from the
@@ -44,6 +47,8 @@ typedef struct {
     int64_t board_ready_for_ms;
     char admin_bind[64]; /* "" = every address the HTTP port listens on */
     int64_t pairing_ttl_ms;
+    int64_t screens_settle_ms;
+    int64_t printer_timeout_ms;
     int test_clock;
 } kb_config;
 

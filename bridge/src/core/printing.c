@@ -422,9 +422,10 @@ static void dispatch(printing *p, const registry_tenant *t, int station, printer
         free(job.doc);
         return;
     }
-    if (print_queue_started(p->queue, job.id) == 0 &&
-        p->transport.send(p->transport.ctx, s->key, pr, job.id, bytes, len) == 0)
-        s->in_flight = job.id;
+    if (print_queue_started(p->queue, job.id) == 0) {
+        if (p->transport.send(p->transport.ctx, s->key, pr, job.id, bytes, len) == 0) s->in_flight = job.id;
+        else print_queue_unstarted(p->queue, job.id); /* nothing went out: no REPRINT for it */
+    }
     free(bytes);
     free(job.doc);
 }

@@ -40,6 +40,14 @@ writeFileSync(path.join(config, 'postgres.pw'), 'pg-pw\n');
 for (const f of ['users.conf', 'headoffice.pw', 'postgres.pw']) chmodSync(path.join(config, f), 0o644);
 
 const service = spawn('podman', ['system', 'service', '--time=0', `unix://${socket}`], { env: podmanEnv, stdio: 'ignore' });
+// Podman runs HEALTHCHECKs from systemd timers, and there is none here: run
+// them every 2 s, as Docker's daemon does (as compose.test.mjs does).
+const health = setInterval(async () => {
+  try {
+    const { stdout } = await run('podman', ['ps', '-q', '--filter', `label=com.docker.compose.project=${PROJECT}`], { env: podmanEnv });
+    await Promise.all(stdout.split('\n').filter(Boolean).map((id) => run('podman', ['healthcheck', 'run', id], { env: podmanEnv }).catch(() => {})));
+  } catch { /* podman busy: next time */ }
+}, 2000);
 let bus;
 try {
   await ensureBaseImage();
@@ -78,6 +86,7 @@ try {
 } finally {
   await bus?.stop().catch(() => {});
   await compose(['down', '-v', '-t', '5']).catch((e) => console.log(`# down: ${e.message}`));
+  clearInterval(health);
   service.kill();
   rmSync(config, { recursive: true, force: true });
   rmSync(sockDir, { recursive: true, force: true });

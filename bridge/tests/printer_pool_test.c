@@ -4,9 +4,9 @@
  * a stalled one (accepts, never reads; a tiny receive buffer so 2 MB fill
  * the socket buffers), one that reads everything but never closes, a port
  * that refuses, and a listener whose accept queue is full (a connect that
- * gets no answer). CUPS runs against a stand-in `lp` script in a temp dir put
- * first on PATH (its queue name says what it does), and, when lp is not
- * installed, against the real PATH.
+ * gets no answer). CUPS runs against a PATH with no lp, then against a
+ * stand-in `lp` script in a temp dir put first on PATH (its queue name says
+ * what it does); the real lp and cupsd are integration.printers_cups's.
  *
  * Checked: ok, wrote_any and the error's words for each; that the printer
  * got exactly the bytes; that a stalled printer does not hold up another
@@ -35,7 +35,7 @@
 
 #include "check.h"
 
-#define LP_MISSING "lp not found: install cups-client and add the printer to CUPS"
+#define LP_MISSING "lp not found: install cups and give the printer a raw queue (docs/OUTLET-SETUP.md)"
 
 static double now_ms(void)
 {
@@ -497,18 +497,23 @@ static char *slurp(const char *path, size_t *len)
     return buf;
 }
 
-/* (g) CUPS: a bad queue name, lp not installed, and the stand-in lp. */
+/* (g) CUPS: a bad queue name, lp not on PATH, and a stand-in lp (the real one, with cupsd: integration.printers_cups). */
 static void test_cups(void)
 {
     unsigned char bytes[100] = {0x1b, 0x40, 'h', 'i'};
+    /* A folder for the stand-in lp; empty at first, it is the whole PATH of a
+     * box without lp. PATH is only changed while no pool thread runs. */
+    char dir[] = "/tmp/kb-printer-pool-test-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    const char *old = getenv("PATH");
+    char *saved = strdup(old ? old : "/usr/bin:/bin");
+    setenv("PATH", dir, 1);
     recorder rec = {0};
     rec.pool = printer_pool_new(2000, on_done, &rec);
     CHECK(printer_pool_send(rec.pool, "usb1", NULL, "bad queue", 20, bytes, sizeof bytes) == 0);
     CHECK(printer_pool_send(rec.pool, "usb2", NULL, "-d;rm", 21, bytes, sizeof bytes) == 0);
-    int lp_installed = access("/usr/bin/lp", X_OK) == 0;
-    if (!lp_installed) CHECK(printer_pool_send(rec.pool, "usb3", NULL, "kitchen", 22, bytes, sizeof bytes) == 0);
-    else printf("cups: /usr/bin/lp is installed, so the \"lp not found\" check on the real PATH is skipped\n");
-    CHECK(wait_done(&rec, lp_installed ? 2 : 3, 10000));
+    CHECK(printer_pool_send(rec.pool, "usb3", NULL, "kitchen", 22, bytes, sizeof bytes) == 0);
+    CHECK(wait_done(&rec, 3, 10000));
     for (int i = 0; i < rec.n; i++) {
         const result *r = &rec.r[i];
         printf("  cups job %lld: %s\n", (long long)r->job, r->error);
@@ -517,11 +522,10 @@ static void test_cups(void)
         if (r->job == 21) CHECK(strstr(r->error, "bad CUPS queue name") != NULL);
         if (r->job == 22) CHECK(strcmp(r->error, LP_MISSING) == 0);
     }
+    CHECK(rec.n == 3);
     printer_pool_free(rec.pool);
 
-    /* The stand-in lp, first on PATH; set while no pool thread runs. */
-    char dir[] = "/tmp/kb-printer-pool-test-XXXXXX";
-    CHECK(mkdtemp(dir) != NULL);
+    /* The stand-in lp, first on PATH. */
     char lp[64], args[80], out[80];
     snprintf(lp, sizeof lp, "%s/lp", dir);
     snprintf(args, sizeof args, "%s.args", lp);
@@ -531,8 +535,6 @@ static void test_cups(void)
     fputs(fake_lp, script);
     fclose(script);
     chmod(lp, 0755);
-    const char *old = getenv("PATH");
-    char *saved = strdup(old ? old : "/usr/bin:/bin");
     char path[512];
     snprintf(path, sizeof path, "%s:/usr/bin:/bin", dir);
     setenv("PATH", path, 1);

@@ -359,7 +359,7 @@ test('a CUPS printer without CUPS installed says why in /health', { skip: exists
   const pos = await posDevice(bus, 'lp');
   assert.equal((await pos.submit(makeOrder('lp', { items: [{ name: 'Roti', qty: 1 }] }))).result, 'accepted');
   await waitFor(async () => (await printerState('lp')).state === 'degraded', { timeout: 10000, what: 'lp degraded' });
-  assert.match((await printerState('lp')).error, /lp not found: install cups-client/);
+  assert.match((await printerState('lp')).error, /lp not found: install cups and give the printer a raw queue/);
   await pos.client.endAsync();
 });
 

@@ -157,6 +157,19 @@ export function ticketText(ticket) {
   return texts.join('\n');
 }
 
+/** The ticket as it sits on paper `columns` characters wide: a centred or right-aligned line is
+ * indented as the printer places it (a double-width character takes two columns), attributes are
+ * not shown, trailing blank lines are dropped. For showing a ticket to people (the README). */
+export function ticketPicture(ticket, columns) {
+  const rows = ticket.lines.map((l) => {
+    const free = columns - l.text.length * l.width;
+    const indent = l.align === 'center' ? Math.floor(free / 2) : l.align === 'right' ? free : 0;
+    return (' '.repeat(Math.max(0, indent)) + l.text).trimEnd();
+  });
+  while (rows.length && rows[rows.length - 1] === '') rows.pop();
+  return rows.join('\n');
+}
+
 /** The first line whose text matches `re` (a RegExp, or a string found as a substring), else undefined. */
 export function findLine(ticket, re) {
   return ticket.lines.find((l) => (typeof re === 'string' ? l.text.includes(re) : l.text.search(re) !== -1));

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import net from 'node:net';
-import { decodeEscPos, findLine, ticketText } from '../lib/escpos.mjs';
+import { decodeEscPos, findLine, ticketPicture, ticketText } from '../lib/escpos.mjs';
 import { startPrinter } from '../lib/fake_printer.mjs';
 
 const ESC = 0x1b, GS = 0x1d, LF = 0x0a;
@@ -128,6 +128,14 @@ test('a stream with two cuts and an unfinished rest; ticketText and findLine', (
     assert.equal(rest.truncated, undefined);
     assert.deepEqual(decodeEscPos(Buffer.alloc(0)), { tickets: [], rest: { lines: [], cut: false } });
     assert.deepEqual(decodeEscPos(new Uint8Array([0x41, LF])).rest.lines.map((l) => l.text), ['A'], 'a Uint8Array too');
+});
+
+test('ticketPicture: centred and right-aligned lines placed on the paper\'s width, double width counted twice', () => {
+    const t = one([ESC, 0x61, 1], 'Warung', LF, [GS, 0x21, 0x11], '#17', LF, [GS, 0x21, 0], [ESC, 0x61, 0], 'left  ', LF,
+        [ESC, 0x61, 2], 'end', LF, [ESC, 0x61, 1], 'odd', LF, [ESC, 0x64, 2]);
+    assert.equal(ticketPicture(t, 12), '   Warung\n   #17\nleft\n         end\n    odd', 'trailing spaces and feeds dropped');
+    assert.equal(ticketPicture(one('much too long a line', LF), 12), 'much too long a line');
+    assert.equal(ticketPicture(one([ESC, 0x61, 1], 'much too long a line', LF), 12), 'much too long a line', 'never a negative indent');
 });
 
 test('a command cut short at the end of the bytes is a truncated rest, not an error', () => {

@@ -61,7 +61,7 @@
 #define ERROR_LEN 256
 #define QUEUE_MAX 64
 #define HOST_MAX 253
-#define LP_MISSING "lp not found: install cups-client and add the printer to CUPS"
+#define LP_MISSING "lp not found: install cups and give the printer a raw queue (docs/OUTLET-SETUP.md)"
 
 typedef struct pp_worker pp_worker;
 typedef struct pp_job pp_job;

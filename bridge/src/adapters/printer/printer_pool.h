@@ -52,7 +52,7 @@ typedef struct printer_pool printer_pool;
  * ok=1: the printer took every byte (error is ""). ok=0: `error` says why in
  * one line for an operator, e.g. "192.168.1.50:9100: connection refused",
  * "192.168.1.50:9100: timed out after 5 s with 1200 of 5000 bytes taken",
- * "lp not found: install cups-client and add the printer to CUPS".
+ * "lp not found: install cups and give the printer a raw queue (docs/OUTLET-SETUP.md)".
  * wrote_any=1 if some bytes may have reached the printer (a reprint may then
  * print part of the ticket twice); 0 if none can have. */
 typedef void (*printer_done_fn)(void *ctx, const char *key, int64_t job, int ok, int wrote_any, const char *error);

@@ -68,6 +68,9 @@ typedef struct {
     double at;       /* now_ms() at the done call */
     int watch_busy;  /* printer_pool_busy(pool, watch) at the done call */
     int resent;      /* the done call handed its key the next job */
+    int probe;       /* a probed call: ok, waiting, oldest and error (the message) */
+    int waiting;
+    char oldest[96];
 } result;
 
 typedef struct {
@@ -100,6 +103,21 @@ static void on_done(void *ctx, const char *key, int64_t job, int ok, int wrote_a
 }
 
 /* Drains until `n` results are in or ms milliseconds pass. 1 if they are. */
+static void on_probed(void *ctx, const char *key, int ok, int waiting, const char *oldest, const char *message)
+{
+    recorder *rec = ctx;
+    if (rec->n >= 16) return;
+    result *r = &rec->r[rec->n++];
+    memset(r, 0, sizeof *r);
+    snprintf(r->key, sizeof r->key, "%s", key);
+    r->probe = 1;
+    r->ok = ok;
+    r->waiting = waiting;
+    snprintf(r->oldest, sizeof r->oldest, "%s", oldest);
+    snprintf(r->error, sizeof r->error, "%s", message);
+    r->at = now_ms();
+}
+
 static int wait_done(recorder *rec, int n, int ms)
 {
     double deadline = now_ms() + ms;
@@ -487,6 +505,22 @@ static const char fake_lp[] =
     "echo \"$@\" > \"$0.args\"\n"
     "exec cat > \"$0.out\"\n";
 
+/* Writes `text` as the executable dir/name (its path into `path`) and puts
+ * dir first on PATH, before /usr/bin:/bin. Only while no pool thread runs. */
+static void stand_in(const char *dir, const char *name, const char *text, char *path, size_t n)
+{
+    snprintf(path, n, "%s/%s", dir, name);
+    FILE *script = fopen(path, "w");
+    CHECK(script != NULL);
+    if (!script) return;
+    fputs(text, script);
+    fclose(script);
+    chmod(path, 0755);
+    char dirs[512];
+    snprintf(dirs, sizeof dirs, "%s:/usr/bin:/bin", dir);
+    setenv("PATH", dirs, 1);
+}
+
 static char *slurp(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
@@ -525,19 +559,10 @@ static void test_cups(void)
     CHECK(rec.n == 3);
     printer_pool_free(rec.pool);
 
-    /* The stand-in lp, first on PATH. */
-    char lp[64], args[80], out[80];
-    snprintf(lp, sizeof lp, "%s/lp", dir);
+    char lp[80], args[96], out[96];
+    stand_in(dir, "lp", fake_lp, lp, sizeof lp);
     snprintf(args, sizeof args, "%s.args", lp);
     snprintf(out, sizeof out, "%s.out", lp);
-    FILE *script = fopen(lp, "w");
-    CHECK(script != NULL);
-    fputs(fake_lp, script);
-    fclose(script);
-    chmod(lp, 0755);
-    char path[512];
-    snprintf(path, sizeof path, "%s:/usr/bin:/bin", dir);
-    setenv("PATH", path, 1);
 
     size_t len = 200 * 1024; /* more than a pipe holds */
     unsigned char *ticket = pattern(len, 17);
@@ -588,6 +613,84 @@ static void test_cups(void)
     rmdir(dir);
 }
 
+static const char fake_lpstat[] =
+    "#!/bin/sh\n"
+    "# A stand-in for CUPS's lpstat (printer_pool_test.c): the queue says what CUPS holds.\n"
+    "[ \"$LC_ALL\" = C ] || { echo \"lpstat: LC_ALL is '$LC_ALL', not C\" >&2; exit 3; }\n"
+    "case \"$1 $2\" in\n"
+    "'-o held') printf 'held-7  root  1024  Fri Dec  4 19:04:35 2026\\nheld-5  root  1024  Fri Dec  4 19:04:36 2026\\n"
+    "heldover-9  root  1024  Fri Dec  4 19:04:37 2026\\n' ;;\n"
+    "'-p held') printf 'printer held now printing held-5.  enabled since Fri Dec  4 19:03:21 2026\\n"
+    "\\tThe printer may not exist or is unavailable at this time.\\n' ;;\n"
+    "'-o stopped') printf 'stopped-3  root  1024  Fri Dec  4 19:04:35 2026\\n' ;;\n"
+    "'-p stopped') printf 'printer stopped disabled since Fri Dec  4 19:03:21 2026 -\\n\\tUnplugged or turned off\\n' ;;\n"
+    "'-o down') echo 'lpstat: Scheduler is not running.' >&2; exit 1 ;;\n"
+    "'-o hang') exec sleep 30 ;;\n"
+    "esac\n";
+
+static const result *probe_of(const recorder *rec, const char *key)
+{
+    for (int i = 0; i < rec->n; i++)
+        if (rec->r[i].probe && strcmp(rec->r[i].key, key) == 0) return &rec->r[i];
+    return NULL;
+}
+
+/* (h) What CUPS holds (probes): lpstat not on PATH, then a stand-in lpstat. */
+static void test_cups_probe(void)
+{
+    recorder rec = {0};
+    rec.pool = printer_pool_new(500, on_done, &rec);
+    CHECK(printer_pool_probe(rec.pool, "usb", "kitchen") == -1); /* no probed callback yet */
+    printer_pool_on_probed(rec.pool, on_probed);
+
+    char dir[] = "/tmp/kb-printer-pool-probe-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    const char *old = getenv("PATH");
+    char *saved = strdup(old ? old : "/usr/bin:/bin");
+    setenv("PATH", dir, 1); /* no pool thread runs yet */
+    CHECK(printer_pool_probe(rec.pool, "usb-none", "kitchen") == 0);
+    CHECK(printer_pool_busy(rec.pool, "usb-none") == 1);
+    CHECK(printer_pool_send(rec.pool, "usb-none", NULL, "kitchen", 1, (const unsigned char *)"x", 1) == -1);
+    CHECK(printer_pool_probe(rec.pool, "usb-bad", "bad queue") == 0);
+    CHECK(wait_done(&rec, 2, 5000));
+    printer_pool_free(rec.pool);
+    const result *r = probe_of(&rec, "usb-none");
+    CHECK(r && r->ok == 0 && r->waiting == 0 && strcmp(r->error, LP_MISSING) == 0);
+    r = probe_of(&rec, "usb-bad");
+    CHECK(r && r->ok == 0 && strstr(r->error, "bad CUPS queue name") != NULL);
+
+    char tool[80];
+    stand_in(dir, "lpstat", fake_lpstat, tool, sizeof tool);
+    setenv("LC_ALL", "de_DE.UTF-8", 1); /* the probe must set C for lpstat itself */
+    recorder rec2 = {0};
+    rec2.pool = printer_pool_new(500, on_done, &rec2);
+    printer_pool_on_probed(rec2.pool, on_probed);
+    const char *queues[] = {"held", "stopped", "empty", "down", "hang"};
+    for (int i = 0; i < 5; i++) CHECK(printer_pool_probe(rec2.pool, queues[i], queues[i]) == 0);
+    CHECK(wait_done(&rec2, 5, 5000));
+    for (int i = 0; i < rec2.n; i++)
+        printf("  probe %s: ok=%d waiting=%d oldest=%s %s\n", rec2.r[i].key, rec2.r[i].ok, rec2.r[i].waiting,
+               rec2.r[i].oldest, rec2.r[i].error);
+    r = probe_of(&rec2, "held");
+    CHECK(r && r->ok == 1 && r->waiting == 2 && strcmp(r->oldest, "held-5") == 0 &&
+          strcmp(r->error, "The printer may not exist or is unavailable at this time.") == 0);
+    r = probe_of(&rec2, "stopped");
+    CHECK(r && r->ok == 1 && r->waiting == 1 && strcmp(r->oldest, "stopped-3") == 0 &&
+          strcmp(r->error, "CUPS has stopped the queue (cupsenable stopped starts it again): Unplugged or turned off") == 0);
+    r = probe_of(&rec2, "empty");
+    CHECK(r && r->ok == 1 && r->waiting == 0 && r->oldest[0] == '\0' && r->error[0] == '\0');
+    r = probe_of(&rec2, "down");
+    CHECK(r && r->ok == 0 && strcmp(r->error, "lpstat -o down failed: lpstat: Scheduler is not running.") == 0);
+    r = probe_of(&rec2, "hang");
+    CHECK(r && r->ok == 0 && strcmp(r->error, "lpstat -o hang: no answer within 0.5 s") == 0);
+    printer_pool_free(rec2.pool);
+    setenv("PATH", saved, 1);
+    unsetenv("LC_ALL");
+    free(saved);
+    unlink(tool);
+    rmdir(dir);
+}
+
 int main(void)
 {
     double t0 = now_ms();
@@ -598,6 +701,7 @@ int main(void)
     test_free_stalled_write();
     test_connect_stall();
     test_cups();
+    test_cups_probe();
     printf("printer pool tests: %.0f ms\n", now_ms() - t0);
     return check_report();
 }

@@ -7,6 +7,9 @@
 // printer, one through CUPS. What reaches the paper must be byte for byte the
 // same, but for the minute of the ticket's time. The network one is also the
 // README's example ticket, so the README cannot drift from what prints.
+// Then the ways CUPS fails an outlet: a queue it does not know, cupsd
+// stopped, and the printer behind it off (CUPS holds the ticket; the bridge
+// must say so, not show the printer as fine).
 //
 // Skipped, with the reason, where CUPS is not installed (it is one of
 // `./kitchen-bus deps test`'s packages).
@@ -53,7 +56,8 @@ before(async () => {
     ],
     admins: [{ username: 'admin' }],
   };
-  bus = await startBus({ registry, env: { CUPS_SERVER: cups.socket, KB_SCREENS_SETTLE: '2s', KB_PRINTER_TIMEOUT: '2s' } });
+  // KB_PRINTER_TIMEOUT 1 s: a ticket that stays CUPS's oldest for 3 s (3 x) makes the printer degraded.
+  bus = await startBus({ registry, env: { CUPS_SERVER: cups.socket, KB_SCREENS_SETTLE: '2s', KB_PRINTER_TIMEOUT: '1s' } });
   await waitFor(async () => (await bus.health()).body.printers.every((p) => p.screens_on !== null),
     { timeout: 10000, what: 'the printers to know the screens' });
 });
@@ -130,5 +134,28 @@ test('cupsd stopped: the ticket waits in the bridge\'s queue (degraded); cupsd b
   const got = printers.usb.tickets().slice(from).map(ticketText);
   assert.equal(got.length, 3, got.join('\n---\n'));
   orders.forEach((o, i) => assert.match(got[i], new RegExp(`#${o.order_number}[\\s\\S]*${i + 1} x Es Teh ${i + 1}`), 'in order'));
+  await pos.client.endAsync();
+});
+
+test('the printer behind CUPS is off: CUPS holds the ticket and /health says so in CUPS\'s words; on again: it prints once, ok', { skip }, async () => {
+  const pos = await posDevice(bus, 'usb');
+  const from = printers.usb.tickets().length;
+  await printers.usb.setMode('down');
+  const order = makeOrder('usb', { items: [{ name: 'Bakso Urat', qty: 2 }] });
+  assert.equal((await pos.submit(order)).result, 'accepted');
+  await waitFor(async () => (await printerState('usb')).state === 'degraded', { timeout: 15000, what: `usb degraded while CUPS holds its ticket${why()}` });
+  const held = await printerState('usb');
+  assert.equal(held.pending, 0, 'the bridge handed the ticket to CUPS');
+  assert.equal(held.cups_waiting, 1);
+  assert.match(held.error, /^CUPS has held ticket kitchen1-\d+ for \d+ s \(1 waiting\): \S/, held.error);
+
+  await printers.usb.setMode('normal');
+  await printers.usb.waitFor((p) => p.tickets().length > from, { timeout: 30000, what: `the ticket once the printer is on${why()}` });
+  await cups.idle();
+  await waitFor(async () => (await printerState('usb')).state === 'ok', { timeout: 10000, what: 'usb ok again' });
+  assert.equal((await printerState('usb')).cups_waiting, 0);
+  const got = printers.usb.tickets().slice(from);
+  assert.equal(got.length, 1, 'printed once');
+  assert.match(ticketText(got[0]), new RegExp(`#${order.order_number}[\\s\\S]*2 x Bakso Urat`));
   await pos.client.endAsync();
 });

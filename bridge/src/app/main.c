@@ -215,6 +215,16 @@ static void ticket_done(void *ctx, const char *key, int64_t job, int ok, int wro
     printing_result(((app *)ctx)->printing, key, job, ok, wrote_any, error);
 }
 
+static int probe_cups(void *ctx, const char *key, const registry_printer *p)
+{
+    return printer_pool_probe(ctx, key, p->cups);
+}
+
+static void cups_probed(void *ctx, const char *key, int ok, int waiting, const char *oldest, const char *message)
+{
+    printing_probed(((app *)ctx)->printing, key, ok, waiting, oldest, message);
+}
+
 /* A kitchen screen's reprint: on its station's printer if it is bound to
  * one, else on every printer of its tenant that prints the order. */
 static int screen_reprint(void *ctx, const kb_origin *from, const char *order_number, char *err, size_t errlen)
@@ -234,7 +244,9 @@ static int start_printing(app *a)
         log_error("out of memory starting the printers");
         return -1;
     }
-    printing_transport t = {send_ticket, a->printers};
+    printer_pool_on_probed(a->printers, cups_probed);
+    /* CUPS's oldest ticket may take a while to print (a long one on USB) */
+    printing_transport t = {send_ticket, probe_cups, a->printers, 3.0 * (double)a->config.printer_timeout_ms};
     a->printing = printing_new(a->journal, &a->registry, a->presence, &t, err, sizeof err);
     if (!a->printing || pipeline_observe(a->pipeline, printing_changed, a->printing) != 0) {
         log_error("cannot start the printers: %s", a->printing ? "too many observers" : err);

@@ -34,6 +34,15 @@ typedef struct {
     int64_t printed;
     int coverage_known;  /* `uncovered` below has been seen */
     uint32_t uncovered;  /* the stations this printer covers that had no screen */
+    /* CUPS printers: what CUPS holds of the tickets it took (printing.h) */
+    int probing;           /* a probe is with the transport */
+    int cups_watch;        /* probe at next_probe_ms: CUPS may hold tickets */
+    double next_probe_ms;  /* monotonic */
+    int cups_waiting;      /* tickets CUPS held at the last probe */
+    char cups_oldest[96];  /* the oldest of them, "" if none */
+    double cups_since_ms;  /* monotonic: when cups_oldest was first seen */
+    int cups_stuck;        /* cups_oldest has waited cups_stuck_ms or more */
+    char cups_message[200];
 } printer_state;
 
 typedef struct {
@@ -71,6 +80,7 @@ static printer_state *state_of(printing *p, const char *key)
     printer_state *s = &p->states[p->n_states++];
     memset(s, 0, sizeof *s);
     snprintf(s->key, sizeof s->key, "%s", key);
+    s->cups_watch = 1; /* CUPS may hold tickets from before a restart */
     return s;
 }
 
@@ -410,7 +420,12 @@ static void dispatch(printing *p, const registry_tenant *t, int station, printer
 {
     const registry_printer *pr = printer_at(t, station);
     mark_done(p, s);
-    if (s->unsaved || s->in_flight || now_ms < s->next_try_ms) return;
+    if (s->unsaved || s->in_flight || s->probing || now_ms < s->next_try_ms) return;
+    if (pr->cups[0] && p->transport.probe && s->cups_watch && now_ms >= s->next_probe_ms) {
+        if (p->transport.probe(p->transport.ctx, s->key, pr) == 0) s->probing = 1;
+        else s->next_probe_ms = now_ms + PRINTING_PROBE_MS;
+        return;
+    }
     print_job job;
     if (print_queue_next(p->queue, s->key, &job) != 1) return;
     unsigned char *bytes = NULL;
@@ -463,6 +478,11 @@ void printing_result(printing *p, const char *key, int64_t job, int ok, int wrot
         s->printed++;
         s->unsaved = job;
         mark_done(p, s);
+        /* A CUPS printer's ticket is CUPS's now: look at it in a while (a
+         * probe already due stays due). */
+        double now = kb_now_ms();
+        if (!s->cups_watch || s->next_probe_ms < now) s->next_probe_ms = now + PRINTING_PROBE_MS;
+        s->cups_watch = 1;
         return;
     }
     /* The job stays first in the queue; its next attempt is a REPRINT only
@@ -476,6 +496,41 @@ void printing_result(printing *p, const char *key, int64_t job, int ok, int wrot
     s->delay_ms = s->delay_ms ? s->delay_ms * 2 : PRINTING_RETRY_MIN_MS;
     if (s->delay_ms > PRINTING_RETRY_MAX_MS) s->delay_ms = PRINTING_RETRY_MAX_MS;
     s->next_try_ms = kb_now_ms() + s->delay_ms;
+}
+
+void printing_probed(printing *p, const char *key, int ok, int waiting, const char *oldest, const char *message)
+{
+    printer_state *s = state_of(p, key);
+    if (!s || !s->probing) return;
+    s->probing = 0;
+    double now = kb_now_ms();
+    s->next_probe_ms = now + PRINTING_PROBE_MS;
+    if (!ok) { /* CUPS cannot say (not running, not installed): a ticket's own lp reports that */
+        if (!s->cups_waiting) s->cups_watch = 0; /* else: it held tickets; ask again */
+        return;
+    }
+    if (waiting <= 0) {
+        if (s->cups_stuck) log_info("printer %s: CUPS has printed what it held", key);
+        s->cups_watch = 0;
+        s->cups_waiting = 0;
+        s->cups_stuck = 0;
+        s->cups_oldest[0] = '\0';
+        s->cups_message[0] = '\0';
+        return;
+    }
+    if (strcmp(s->cups_oldest, oldest ? oldest : "") != 0) {
+        snprintf(s->cups_oldest, sizeof s->cups_oldest, "%s", oldest ? oldest : "");
+        s->cups_since_ms = now;
+    }
+    s->cups_waiting = waiting;
+    snprintf(s->cups_message, sizeof s->cups_message, "%s", message && *message ? message : "no reason given");
+    int stuck = now - s->cups_since_ms >= p->transport.cups_stuck_ms;
+    if (stuck && !s->cups_stuck)
+        log_warn("printer %s: CUPS has held ticket %s for %.0f s (%d waiting): %s", key, s->cups_oldest,
+                 (now - s->cups_since_ms) / 1000.0, waiting, s->cups_message);
+    else if (!stuck && s->cups_stuck)
+        log_info("printer %s: CUPS is printing again (%d waiting)", key, waiting);
+    s->cups_stuck = stuck;
 }
 
 /* ---- people's prints ---- */
@@ -575,7 +630,7 @@ cJSON *printing_status_json(printing *p, int *degraded)
             if (pr->cups[0]) cJSON_AddStringToObject(o, "cups", pr->cups);
             else cJSON_AddStringToObject(o, "address", pr->address);
             cJSON_AddStringToObject(o, "mode", print_mode_name(pr->mode));
-            int failing = s && s->failing;
+            int failing = s && (s->failing || s->cups_stuck);
             cJSON_AddStringToObject(o, "state", pr->mode == PRINT_OFF ? "off" : failing ? "degraded" : "ok");
             cJSON_AddBoolToObject(o, "reachable", !failing);
             /* Whether each station it prints for has a screen on (null until
@@ -593,8 +648,17 @@ cJSON *printing_status_json(printing *p, int *degraded)
             } else {
                 cJSON_AddNullToObject(o, "last_printed_at");
             }
-            if (failing) cJSON_AddStringToObject(o, "error", s->last_error);
-            else cJSON_AddNullToObject(o, "error");
+            if (pr->cups[0]) cJSON_AddNumberToObject(o, "cups_waiting", s ? s->cups_waiting : 0);
+            if (s && s->failing) {
+                cJSON_AddStringToObject(o, "error", s->last_error);
+            } else if (failing) {
+                char why[400];
+                snprintf(why, sizeof why, "CUPS has held ticket %s for %.0f s (%d waiting): %s", s->cups_oldest,
+                         (kb_now_ms() - s->cups_since_ms) / 1000.0, s->cups_waiting, s->cups_message);
+                cJSON_AddStringToObject(o, "error", why);
+            } else {
+                cJSON_AddNullToObject(o, "error");
+            }
             cJSON_AddItemToArray(list, o);
             if (failing && pr->mode != PRINT_OFF) *degraded = 1;
         }

@@ -34,6 +34,15 @@
  * come; a failure keeps the job first in its queue and waits 0.5 s, doubling
  * to PRINTING_RETRY_MAX_MS. The transport never blocks the loop.
  *
+ * A CUPS printer's ticket is done once CUPS has taken it; CUPS then keeps
+ * and retries it itself (a USB printer that is off or unplugged). So that
+ * such a printer is not shown as fine while nothing comes out, the loop asks
+ * the transport what CUPS still holds (probe): at the first tick, then
+ * PRINTING_PROBE_MS after each hand-off, and every PRINTING_PROBE_MS while
+ * CUPS holds tickets. A ticket that has been CUPS's oldest for cups_stuck_ms
+ * makes the printer degraded, with CUPS's own message, until CUPS holds
+ * nothing or moves on. A probe takes the printer's hand-off slot, like a job.
+ *
  * Everything runs on the loop's thread. */
 #ifndef KB_PRINTING_H
 #define KB_PRINTING_H
@@ -48,17 +57,23 @@
 
 #define PRINTING_RETRY_MIN_MS 500.0
 #define PRINTING_RETRY_MAX_MS 8000.0
+#define PRINTING_PROBE_MS 2000.0
 
 typedef struct printing printing;
 
 /* How tickets leave (adapters/printer). send hands job `job` of printer
  * `key`, configured as `p`, its `len` bytes (borrowed for the call); its
  * result comes back later through printing_result. 0, or -1 if it cannot be
- * taken now (it is tried again at a later tick). */
+ * taken now (it is tried again at a later tick). probe (may be NULL: never
+ * asked) asks what CUPS still holds of CUPS printer `key`; its answer comes
+ * back through printing_probed; 0, or -1 if not taken now. cups_stuck_ms:
+ * how long a ticket may stay CUPS's oldest before the printer is degraded. */
 typedef struct {
     int (*send)(void *ctx, const char *key, const registry_printer *p, int64_t job, const unsigned char *bytes,
                 size_t len);
+    int (*probe)(void *ctx, const char *key, const registry_printer *p);
     void *ctx;
+    double cups_stuck_ms;
 } printing_transport;
 
 /* Borrows everything; *reg is read at each call. NULL with err set. */
@@ -76,6 +91,12 @@ void printing_tick(printing *p, int presence_known, double now_ms);
 /* The transport's answer for job `job` of printer `key` (from the loop;
  * `error` borrowed, NULL when ok). wrote_any: bytes may have reached paper. */
 void printing_result(printing *p, const char *key, int64_t job, int ok, int wrote_any, const char *error);
+
+/* The transport's answer to a probe of CUPS printer `key` (from the loop;
+ * strings borrowed): ok=0 if CUPS could not say (a ticket's own lp will
+ * report that), else `waiting` tickets CUPS holds, the oldest's id and
+ * CUPS's message about the printer. */
+void printing_probed(printing *p, const char *key, int ok, int waiting, const char *oldest, const char *message);
 
 /* A person's reprint of the latest instance of order_number (open or
  * closed) of tenant, on station's printer, or the tenant's if the station

@@ -71,11 +71,14 @@ struct pp_job {
     pp_worker *worker;
     int64_t id;
     int is_cups;          /* text is a CUPS queue, else a TCP host:port */
+    int is_probe;         /* ask CUPS what it holds of the queue in text (no bytes) */
     unsigned char *bytes; /* len bytes; freed (and NULL) once the worker has run the job */
     size_t len;
     /* the result, written by the worker while it owns the job */
     int ok, wrote_any;
-    char error[ERROR_LEN];
+    char error[ERROR_LEN]; /* a probe's: CUPS's message about the printer */
+    int waiting;           /* a probe's: jobs CUPS holds for the queue */
+    char oldest[QUEUE_MAX + 24];
     char text[]; /* the address or the queue, NUL-terminated */
 };
 
@@ -92,6 +95,7 @@ struct pp_worker {
 struct printer_pool {
     int timeout_ms;
     printer_done_fn done;
+    printer_probed_fn probed; /* NULL: probes are refused */
     void *ctx;
     int stop_r, stop_w; /* the stop pipe: written once, by printer_pool_free */
     pthread_mutex_t mu;
@@ -378,29 +382,30 @@ static int lp_wait(const printer_pool *p, pid_t pid, int err_fd, lp_stderr *out,
     }
 }
 
-/* Finds lp on PATH as posix_spawnp would (an unset PATH is "/bin:/usr/bin",
- * an empty entry the current directory), so a missing lp is told without
- * starting a process, the same under valgrind (whose fork of a vfork cannot
- * report a failed exec). 0 with its path in `path`, or -1. */
-static int find_lp(char *path, size_t n)
+/* Finds `name` (lp, lpstat) on PATH as posix_spawnp would (an unset PATH is
+ * "/bin:/usr/bin", an empty entry the current directory), so a missing tool
+ * is told without starting a process, the same under valgrind (whose fork
+ * of a vfork cannot report a failed exec). 0 with its path in `path`, or -1. */
+static int find_tool(const char *name, char *path, size_t n)
 {
     const char *dirs = getenv("PATH");
     if (!dirs) dirs = "/bin:/usr/bin";
     for (const char *d = dirs;; d++) {
         size_t len = strcspn(d, ":");
-        int w = len ? snprintf(path, n, "%.*s/lp", (int)len, d) : snprintf(path, n, "lp");
+        int w = len ? snprintf(path, n, "%.*s/%s", (int)len, d, name) : snprintf(path, n, "%s", name);
         if (w > 0 && (size_t)w < n && access(path, X_OK) == 0) return 0;
         d += len;
         if (!*d) return -1;
     }
 }
 
-/* Starts lp (`path`, from find_lp) as `lp -d queue -o raw` with stdin from
- * in_r, stdout to /dev/null and stderr to err_w. 0 or an errno value. */
-static int lp_spawn(pid_t *pid, const char *path, char *queue, int in_r, int err_w)
+/* Starts `path` (from find_tool) with argv and envp, stdin from in_r (-1:
+ * /dev/null), stdout to out_w (-1: /dev/null) and stderr to err_w, every
+ * other descriptor closed and the signals at their defaults. 0 or an errno
+ * value. */
+static int tool_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[], int in_r, int out_w,
+                      int err_w)
 {
-    char lp[] = "lp", d[] = "-d", o[] = "-o", raw[] = "raw";
-    char *argv[] = {lp, d, queue, o, raw, NULL};
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t at;
     int rc = posix_spawn_file_actions_init(&fa);
@@ -413,32 +418,39 @@ static int lp_spawn(pid_t *pid, const char *path, char *queue, int in_r, int err
     sigset_t none, all;
     sigemptyset(&none);
     sigfillset(&all);
-    if (!rc) rc = posix_spawn_file_actions_adddup2(&fa, in_r, STDIN_FILENO);
-    if (!rc) rc = posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+    if (!rc && in_r >= 0) rc = posix_spawn_file_actions_adddup2(&fa, in_r, STDIN_FILENO);
+    if (!rc && in_r < 0) rc = posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    if (!rc && out_w >= 0) rc = posix_spawn_file_actions_adddup2(&fa, out_w, STDOUT_FILENO);
+    if (!rc && out_w < 0) rc = posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
     if (!rc) rc = posix_spawn_file_actions_adddup2(&fa, err_w, STDERR_FILENO);
     if (!rc) rc = posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1);
     if (!rc) rc = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     if (!rc) rc = posix_spawnattr_setsigmask(&at, &none);
     if (!rc) rc = posix_spawnattr_setsigdefault(&at, &all);
-    if (!rc) rc = posix_spawn(pid, path, &fa, &at, argv, environ);
+    if (!rc) rc = posix_spawn(pid, path, &fa, &at, argv, envp);
     posix_spawnattr_destroy(&at);
     posix_spawn_file_actions_destroy(&fa);
     return rc;
+}
+
+/* 0 if the job's queue name is one CUPS takes (and cannot be read as an
+ * option), else -1 with the job failed saying so. */
+static int check_queue(pp_job *j)
+{
+    if (charset_is(j->text, QUEUE_MAX, CHARSET_LOWER | CHARSET_UPPER | CHARSET_DIGITS, "_.-")) return 0;
+    char shown[QUEUE_MAX + 1];
+    printable(shown, sizeof shown, j->text);
+    return fail(j, 0, "bad CUPS queue name \"%s\": expected 1-64 of A-Z a-z 0-9 _ . -", shown);
 }
 
 static void run_cups(const printer_pool *p, pp_job *j)
 {
     char e[96], where[QUEUE_MAX + 8];
     char *queue = j->text;
-    if (!charset_is(queue, QUEUE_MAX, CHARSET_LOWER | CHARSET_UPPER | CHARSET_DIGITS, "_.-")) {
-        char shown[QUEUE_MAX + 1];
-        printable(shown, sizeof shown, queue);
-        fail(j, 0, "bad CUPS queue name \"%s\": expected 1-64 of A-Z a-z 0-9 _ . -", shown);
-        return;
-    }
+    if (check_queue(j) != 0) return;
     snprintf(where, sizeof where, "lp -d %s", queue);
     char lp_path[PATH_MAX];
-    if (find_lp(lp_path, sizeof lp_path) != 0) {
+    if (find_tool("lp", lp_path, sizeof lp_path) != 0) {
         fail(j, 0, LP_MISSING);
         return;
     }
@@ -453,7 +465,9 @@ static void run_cups(const printer_pool *p, pp_job *j)
         return;
     }
     pid_t pid = -1;
-    int rc = lp_spawn(&pid, lp_path, queue, in[0], err[1]);
+    char lp[] = "lp", d[] = "-d", o[] = "-o", raw[] = "raw";
+    char *argv[] = {lp, d, queue, o, raw, NULL};
+    int rc = tool_spawn(&pid, lp_path, argv, environ, in[0], -1, err[1]);
     close(in[0]);
     close(err[1]);
     if (rc != 0) {
@@ -537,6 +551,130 @@ static void run_cups(const printer_pool *p, pp_job *j)
     }
 }
 
+/* ---- CUPS's own queue (lpstat) ----------------------------------------- */
+
+/* lpstat's environment: ours with LC_ALL=C, so its words ("disabled") are
+ * the ones looked for below. NULL if out of memory; free() the array only. */
+static char **c_locale_env(void)
+{
+    static char c_all[] = "LC_ALL=C";
+    size_t n = 0;
+    while (environ[n]) n++;
+    char **env = malloc((n + 2) * sizeof *env);
+    if (!env) return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(environ[i], "LC_ALL=", 7) != 0) env[k++] = environ[i];
+    env[k++] = c_all;
+    env[k] = NULL;
+    return env;
+}
+
+/* Runs `lpstat <flag> <queue>` with its stdout into out (cap bytes, NUL-
+ * terminated; more is read and dropped), bounded by the pool's timeout.
+ * 0, or -1 with the job failed saying why. */
+static int run_lpstat(const printer_pool *p, pp_job *j, const char *path, char *flag, char *out, size_t cap)
+{
+    char e[96], name[] = "lpstat";
+    char *argv[] = {name, flag, j->text, NULL};
+    int fds[2][2] = {{-1, -1}, {-1, -1}}; /* stdout, stderr */
+    int made = pipe2(fds[0], O_CLOEXEC) == 0 && pipe2(fds[1], O_CLOEXEC) == 0 &&
+               fcntl(fds[0][0], F_SETFL, O_NONBLOCK) == 0 && fcntl(fds[1][0], F_SETFL, O_NONBLOCK) == 0;
+    char **env = made ? c_locale_env() : NULL;
+    pid_t pid = -1;
+    int rc = env ? tool_spawn(&pid, path, argv, env, -1, fds[0][1], fds[1][1]) : ENOMEM;
+    free(env);
+    for (int i = 0; i < 2; i++)
+        if (fds[i][1] >= 0) close(fds[i][1]);
+    if (!made || rc != 0) {
+        for (int i = 0; i < 2; i++)
+            if (fds[i][0] >= 0) close(fds[i][0]);
+        return fail(j, 0, "cannot start lpstat %s %s (%s)", flag, j->text, errno_text(made ? rc : errno, e, sizeof e));
+    }
+    lp_stderr err = {.len = 0};
+    size_t len = 0;
+    int out_open = 1, w = WAIT_READY, status = 0;
+    double deadline = kb_now_ms() + p->timeout_ms;
+    while (out_open && w == WAIT_READY) {
+        struct pollfd pf = {.fd = fds[0][0], .events = POLLIN};
+        w = wait_for(p, &pf, 1, deadline);
+        if (w != WAIT_READY) break;
+        char buf[1024];
+        ssize_t n = read(fds[0][0], buf, sizeof buf);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+        if (n <= 0) {
+            out_open = 0;
+            break;
+        }
+        size_t keep = len + (size_t)n < cap ? (size_t)n : cap - 1 - len;
+        memcpy(out + len, buf, keep);
+        len += keep;
+    }
+    out[len] = '\0';
+    if (w == WAIT_READY) w = lp_wait(p, pid, fds[1][0], &err, deadline, &status);
+    close(fds[0][0]);
+    close(fds[1][0]);
+    if (w != WAIT_READY) {
+        if (w != LP_LOST) {
+            kill(pid, SIGKILL);
+            while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+            }
+        }
+        if (w == WAIT_TIMEOUT) return fail(j, 0, "lpstat %s %s: no answer within %g s", flag, j->text, seconds(p));
+        return fail_wait(j, w, 0, "lpstat");
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        return fail(j, 0, "lpstat %s %s failed%s%s", flag, j->text, err.len ? ": " : "", err.line);
+    return 0;
+}
+
+/* What CUPS holds of the job's queue: `lpstat -o queue` lists the jobs not
+ * completed ("kitchen1-5  root  1024  Fri ..."), one a line; when there are
+ * any, `lpstat -p queue` says why in its first indented line, and whether
+ * CUPS has disabled the queue (its error policy, after a backend failure). */
+static void run_probe(const printer_pool *p, pp_job *j)
+{
+    char path[PATH_MAX], jobs[4096], state[1024], o[] = "-o", pf[] = "-p";
+    if (check_queue(j) != 0) return;
+    if (find_tool("lpstat", path, sizeof path) != 0) {
+        fail(j, 0, LP_MISSING);
+        return;
+    }
+    if (run_lpstat(p, j, path, o, jobs, sizeof jobs) != 0) return;
+    size_t ql = strlen(j->text);
+    long oldest = -1;
+    for (const char *line = jobs; *line;) {
+        const char *end = strchr(line, '\n');
+        char *num_end = NULL;
+        long id = strncmp(line, j->text, ql) == 0 && line[ql] == '-' ? strtol(line + ql + 1, &num_end, 10) : -1;
+        if (id > 0 && num_end && (*num_end == ' ' || *num_end == '\t')) {
+            j->waiting++;
+            if (oldest < 0 || id < oldest) oldest = id;
+        }
+        if (!end) break;
+        line = end + 1;
+    }
+    j->ok = 1;
+    if (!j->waiting) return;
+    snprintf(j->oldest, sizeof j->oldest, "%s-%ld", j->text, oldest);
+    if (run_lpstat(p, j, path, pf, state, sizeof state) != 0) {
+        j->ok = 1; /* the count stands; the message is why lpstat -p failed */
+        return;
+    }
+    const char *why = strchr(state, '\t');
+    char reason[200] = "";
+    if (why) {
+        size_t n = strcspn(why + 1, "\n");
+        printable(reason, n + 1 < sizeof reason ? n + 1 : sizeof reason, why + 1);
+    }
+    const char *first_end = strchr(state, '\n');
+    size_t first_len = first_end ? (size_t)(first_end - state) : strlen(state);
+    int disabled = memmem(state, first_len, " disabled", 9) != NULL;
+    snprintf(j->error, sizeof j->error, "%s%s%s%s", disabled ? "CUPS has stopped the queue (cupsenable " : "",
+             disabled ? j->text : "", disabled ? " starts it again)" : "", disabled && reason[0] ? ": " : "");
+    snprintf(j->error + strlen(j->error), sizeof j->error - strlen(j->error), "%s", reason);
+}
+
 /* ---- the workers ------------------------------------------------------- */
 
 static void *worker_main(void *arg)
@@ -551,7 +689,8 @@ static void *worker_main(void *arg)
         w->slot = NULL;
         pthread_mutex_unlock(&p->mu);
 
-        if (j->is_cups) run_cups(p, j);
+        if (j->is_probe) run_probe(p, j);
+        else if (j->is_cups) run_cups(p, j);
         else run_tcp(p, j);
         free(j->bytes);
         j->bytes = NULL;
@@ -629,8 +768,9 @@ printer_pool *printer_pool_new(int timeout_ms, printer_done_fn done, void *ctx)
     return p;
 }
 
-int printer_pool_send(printer_pool *p, const char *key, const char *address, const char *cups, int64_t job,
-                      const unsigned char *bytes, size_t len)
+/* printer_pool_send, and printer_pool_probe with is_probe = 1. */
+static int hand(printer_pool *p, const char *key, const char *address, const char *cups, int64_t job,
+                const unsigned char *bytes, size_t len, int is_probe)
 {
     if (!p || !key || (!cups && !address) || (!bytes && len > 0)) return -1;
     size_t kl = strlen(key);
@@ -651,6 +791,7 @@ int printer_pool_send(printer_pool *p, const char *key, const char *address, con
     j->len = len;
     j->id = job;
     j->is_cups = cups != NULL;
+    j->is_probe = is_probe;
     memcpy(j->text, text, tl + 1);
     if (!w) w = start_worker(p, key);
     if (!w) {
@@ -666,6 +807,23 @@ int printer_pool_send(printer_pool *p, const char *key, const char *address, con
     pthread_mutex_unlock(&p->mu);
     w->in_flight = 1;
     return 0;
+}
+
+void printer_pool_on_probed(printer_pool *p, printer_probed_fn probed)
+{
+    if (p) p->probed = probed;
+}
+
+int printer_pool_send(printer_pool *p, const char *key, const char *address, const char *cups, int64_t job,
+                      const unsigned char *bytes, size_t len)
+{
+    return hand(p, key, address, cups, job, bytes, len, 0);
+}
+
+int printer_pool_probe(printer_pool *p, const char *key, const char *cups)
+{
+    if (!p || !p->probed || !cups) return -1;
+    return hand(p, key, NULL, cups, 0, NULL, 0, 1);
 }
 
 int printer_pool_busy(const printer_pool *p, const char *key)
@@ -687,7 +845,8 @@ void printer_pool_drain(printer_pool *p)
         pp_job *j = list;
         list = j->next;
         j->worker->in_flight = 0; /* first: done may hand the key its next job */
-        p->done(p->ctx, j->worker->key, j->id, j->ok, j->wrote_any, j->ok ? "" : j->error);
+        if (j->is_probe) p->probed(p->ctx, j->worker->key, j->ok, j->waiting, j->oldest, j->error);
+        else p->done(p->ctx, j->worker->key, j->id, j->ok, j->wrote_any, j->ok ? "" : j->error);
         free(j);
     }
 }

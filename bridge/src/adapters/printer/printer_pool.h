@@ -57,6 +57,18 @@ typedef struct printer_pool printer_pool;
  * print part of the ticket twice); 0 if none can have. */
 typedef void (*printer_done_fn)(void *ctx, const char *key, int64_t job, int ok, int wrote_any, const char *error);
 
+/* What CUPS still holds for a queue, the answer to printer_pool_probe():
+ * `waiting` jobs not completed (0: none), the oldest one's id (e.g.
+ * "kitchen1-5"; "" when none), and `message`, CUPS's word on the printer
+ * ("The printer may not exist or is unavailable at this time.", or, when
+ * CUPS has disabled the queue, "CUPS has stopped the queue (cupsenable
+ * kitchen1 starts it again): ..."; may be ""). ok=0: lpstat could not say
+ * (cupsd not running, lpstat missing); `message` then says why and waiting
+ * is 0. Called like done (from printer_pool_drain(), on the loop's thread,
+ * the key no longer busy); the strings are borrowed for the call. */
+typedef void (*printer_probed_fn)(void *ctx, const char *key, int ok, int waiting, const char *oldest,
+                                  const char *message);
+
 /* A pool whose jobs give up after timeout_ms (> 0) of waiting: for the
  * connect, for each stretch without write progress, and for the printer's
  * close at the end (for CUPS: for each stretch without lp taking bytes, and
@@ -79,6 +91,19 @@ printer_pool *printer_pool_new(int timeout_ms, printer_done_fn done, void *ctx);
  * out of memory, or the key's thread cannot be started. */
 int printer_pool_send(printer_pool *p, const char *key, const char *address, const char *cups, int64_t job,
                       const unsigned char *bytes, size_t len);
+
+/* The answer to probes, called with the pool's ctx; NULL turns probes off
+ * (the default). Set it before the first probe. */
+void printer_pool_on_probed(printer_pool *p, printer_probed_fn probed);
+
+/* Asks CUPS what it still holds of queue `cups`: `lpstat -o <cups>`, and
+ * `lpstat -p <cups>` when it holds jobs, run by `key`'s worker with LC_ALL=C
+ * and each bounded by timeout_ms. For a ticket CUPS has taken (its lp exited
+ * 0) but not printed: a USB printer that is off or unplugged, or a queue CUPS
+ * has stopped. A probe takes the key's one slot like a job: 0 if taken (the
+ * probed call comes later; printer_pool_busy() is 1 until then), -1 as for
+ * printer_pool_send(), or when no probed callback is set. */
+int printer_pool_probe(printer_pool *p, const char *key, const char *cups);
 
 /* 1 if `key` has a job in flight (taken, its done call not made yet), else 0. */
 int printer_pool_busy(const printer_pool *p, const char *key);

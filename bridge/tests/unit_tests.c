@@ -13,6 +13,7 @@
 #include "order_status.h"
 #include "order_validate.h"
 #include "registry.h"
+#include "text_append.h"
 #include "topics.h"
 
 #include "check.h"
@@ -353,6 +354,23 @@ static void test_ack_queue(void)
     CHECK(q.head == NULL && q.tail == NULL && q.length == 0 && q.by_delivery == NULL);
 }
 
+static void test_text_append(void)
+{
+    char *buf = NULL;
+    CHECK(text_appendf(&buf, "# HELP %s\n", "kb_x") == 0);
+    CHECK(buf && strcmp(buf, "# HELP kb_x\n") == 0);
+    CHECK(text_appendf(&buf, "kb_x{tenant=\"%s\"} %d\n", "a", 7) == 0);
+    CHECK(strcmp(buf, "# HELP kb_x\nkb_x{tenant=\"a\"} 7\n") == 0);
+    size_t base = strlen(buf);
+    CHECK(text_appendf(&buf, "%s", "") == 0 && strlen(buf) == base);
+    char big[5000];
+    memset(big, 'y', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    for (int i = 0; i < 20; i++) CHECK(text_appendf(&buf, "%s", big) == 0);
+    CHECK(strlen(buf) == base + 20 * (sizeof big - 1) && buf[base - 1] == '\n' && buf[base] == 'y');
+    free(buf);
+}
+
 static void test_charset(void)
 {
     CHECK(charset_is("pizza-2_x", 32, CHARSET_LOWER | CHARSET_DIGITS, "_-"));
@@ -368,6 +386,7 @@ static void test_charset(void)
 int main(void)
 {
     test_charset();
+    test_text_append();
     test_ack_queue();
     test_fingerprint();
     test_duration();

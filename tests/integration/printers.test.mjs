@@ -324,12 +324,20 @@ test('a printer down while 20 orders come in: they wait in order, then print in 
   assert.match(down.error, /refused/);
   assert.equal((await bus.health()).body.printing, 'degraded');
   assert.equal((await bus.health()).body.status, 'ok', 'orders still flow: the bridge is ok');
+  // /metrics says the same as /health, for a chain's alerting.
+  assert.equal(await bus.metric('kb_printer_degraded{printer="soto",tenant="soto"}'), 1);
+  assert.equal(await bus.metric('kb_printer_pending_tickets{printer="soto",tenant="soto"}'), 20);
+  assert.equal(await bus.metric('kb_printer_degraded{printer="warung",tenant="warung"}'), 0, 'another printer is fine');
 
   await printers.soto.setMode('normal');
   const got = await untilTestPrint('soto', 0, { timeout: 30000 });
   assert.deepEqual(got.map(numberLine), orders.map((o) => `#${o.order_number}`), 'in order, each once');
   assert.ok(got.every((t) => !banners(t).includes('REPRINT')), 'none had reached paper: no REPRINT');
   await waitFor(async () => (await printerState('soto')).state === 'ok', { what: 'soto ok again' });
+  assert.equal(await bus.metric('kb_printer_degraded{printer="soto",tenant="soto"}'), 0);
+  // 20 tickets and the test print (counted once the printer has closed the test print's connection)
+  await waitFor(async () => await bus.metric('kb_printer_printed_total{printer="soto",tenant="soto"}') === 21,
+    { what: 'kb_printer_printed_total 21 for soto' });
   await pos.client.endAsync();
 });
 

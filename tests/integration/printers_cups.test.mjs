@@ -148,6 +148,7 @@ test('the printer behind CUPS is off: CUPS holds the ticket and /health says so 
   assert.equal(held.pending, 0, 'the bridge handed the ticket to CUPS');
   assert.equal(held.cups_waiting, 1);
   assert.match(held.error, /^CUPS has held ticket kitchen1-\d+ for \d+ s \(1 waiting\): \S/, held.error);
+  assert.equal(await bus.metric('kb_printer_degraded{printer="usb",tenant="usb"}'), 1);
 
   await printers.usb.setMode('normal');
   await printers.usb.waitFor((p) => p.tickets().length > from, { timeout: 30000, what: `the ticket once the printer is on${why()}` });

@@ -51,6 +51,7 @@
 #include "registry.h"
 #include "retention.h"
 #include "status.h"
+#include "text_append.h"
 #include "topics.h"
 #include "uplink_replay.h"
 #include "version.h"
@@ -314,19 +315,15 @@ static void add_uplink_lag(app *a, cJSON *doc)
 static int uplink_lag_metrics(app *a, char **buf)
 {
     if (!a->uplink) return 0;
-    size_t have = strlen(*buf), cap = have + 200 + a->registry->n_tenants * 96;
-    char *grown = realloc(*buf, cap);
-    if (!grown) return -1;
-    *buf = grown;
-    have += (size_t)snprintf(grown + have, cap - have,
-                             "# HELP kb_uplink_lag_events Events of a tenant head office has not stored yet (last seq - seen).\n"
-                             "# TYPE kb_uplink_lag_events gauge\n");
+    if (text_appendf(buf, "# HELP kb_uplink_lag_events Events of a tenant head office has not stored yet (last seq - seen).\n"
+                          "# TYPE kb_uplink_lag_events gauge\n"))
+        return -1;
     for (size_t i = 0; i < a->registry->n_tenants; i++) {
         const char *id = a->registry->tenants[i].id;
         int64_t last = pipeline_last_seq(a->pipeline, id), seen = uplink_replay_seen(a->uplink, id);
-        if (seen >= 0)
-            have += (size_t)snprintf(grown + have, cap - have, "kb_uplink_lag_events{tenant=\"%s\"} %lld\n", id,
-                                     (long long)(last > seen ? last - seen : 0));
+        if (seen >= 0 && text_appendf(buf, "kb_uplink_lag_events{tenant=\"%s\"} %lld\n", id,
+                                      (long long)(last > seen ? last - seen : 0)))
+            return -1;
     }
     return 0;
 }
@@ -362,7 +359,7 @@ static int get_metrics(void *ctx, const http_request *req, http_response *res)
     res->type = "text/plain; version=0.0.4";
     res->body = metrics_text(&a->status, a->pipeline);
     if (res->body && (presence_metrics(a->presence, a->registry, &res->body) != 0 ||
-                      uplink_lag_metrics(a, &res->body) != 0)) {
+                      uplink_lag_metrics(a, &res->body) != 0 || printing_metrics(a->printing, &res->body) != 0)) {
         free(res->body);
         res->body = NULL;
     }

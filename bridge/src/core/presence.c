@@ -7,6 +7,7 @@
 
 #include "clock.h"
 #include "json_util.h"
+#include "text_append.h"
 
 struct presence {
     presence_entry *e;
@@ -170,28 +171,16 @@ cJSON *presence_devices_json(const presence *p, const registry *r)
     return list;
 }
 
-static int append(char **buf, const char *line)
-{
-    size_t have = *buf ? strlen(*buf) : 0, len = strlen(line);
-    char *grown = realloc(*buf, have + len + 1);
-    if (!grown) return -1;
-    memcpy(grown + have, line, len + 1);
-    *buf = grown;
-    return 0;
-}
-
 static int append_count(char **buf, const char *tenant, const char *role, int n)
 {
-    char line[160];
-    snprintf(line, sizeof line, "kb_devices_online{tenant=\"%s\",role=\"%s\"} %d\n", tenant, role, n);
-    return append(buf, line);
+    return text_appendf(buf, "kb_devices_online{tenant=\"%s\",role=\"%s\"} %d\n", tenant, role, n);
 }
 
 int presence_metrics(const presence *p, const registry *r, char **buf)
 {
     static const device_role roles[] = {DEVICE_POS, DEVICE_KITCHEN, DEVICE_EXPO};
-    if (append(buf, "# HELP kb_devices_online Devices whose presence says online, per tenant and role (boards: tenant \"\").\n"
-                    "# TYPE kb_devices_online gauge\n"))
+    if (text_appendf(buf, "# HELP kb_devices_online Devices whose presence says online, per tenant and role (boards: tenant \"\").\n"
+                          "# TYPE kb_devices_online gauge\n"))
         return -1;
     for (size_t t = 0; t < r->n_tenants; t++)
         for (size_t k = 0; k < sizeof roles / sizeof *roles; k++)

@@ -20,6 +20,7 @@
 #include "order_stations.h"
 #include "order_status.h"
 #include "print_queue.h"
+#include "text_append.h"
 
 typedef struct {
     char key[REGISTRY_PRINTER_KEY_MAX + 1];
@@ -664,4 +665,39 @@ cJSON *printing_status_json(printing *p, int *degraded)
         }
     }
     return list;
+}
+
+/* Read off printing_status_json, so that /health and /metrics cannot
+ * disagree. Registry ids and printer keys need no escaping in a label. */
+int printing_metrics(printing *p, char **buf)
+{
+    static const struct {
+        const char *name, *type, *help, *field;
+    } metrics[] = {
+        {"kb_printer_degraded", "gauge", "1 while the kitchen printer is degraded (failing, or CUPS holds its tickets).",
+         "state"},
+        {"kb_printer_pending_tickets", "gauge", "Tickets waiting for the printer (for CUPS: not yet taken by CUPS).",
+         "pending"},
+        {"kb_printer_printed_total", "counter", "Tickets the printer (or CUPS) took since the bridge started.",
+         "printed"},
+    };
+    int degraded;
+    cJSON *list = printing_status_json(p, &degraded);
+    if (!list) return -1;
+    int rc = 0;
+    for (size_t m = 0; rc == 0 && m < sizeof metrics / sizeof *metrics; m++) {
+        rc = text_appendf(buf, "# HELP %s %s\n# TYPE %s %s\n", metrics[m].name, metrics[m].help, metrics[m].name,
+                          metrics[m].type);
+        const cJSON *o;
+        cJSON_ArrayForEach(o, list) {
+            if (rc != 0) break;
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, metrics[m].field);
+            double value = cJSON_IsString(v) ? strcmp(v->valuestring, "degraded") == 0 : cJSON_GetNumberValue(v);
+            rc = text_appendf(buf, "%s{printer=\"%s\",tenant=\"%s\"} %.0f\n", metrics[m].name,
+                              cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "printer")),
+                              cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "tenant")), value);
+        }
+    }
+    cJSON_Delete(list);
+    return rc;
 }

@@ -111,4 +111,9 @@ int printing_test(printing *p, const char *key, char *err, size_t errlen);
  * *degraded = 1 if one of them is failing. NULL if out of memory. */
 cJSON *printing_status_json(printing *p, int *degraded);
 
+/* /metrics: kb_printer_degraded, kb_printer_pending_tickets and
+ * kb_printer_printed_total per printer, appended to *buf (text_append.h).
+ * 0, or -1 if out of memory. */
+int printing_metrics(printing *p, char **buf);
+
 #endif

@@ -962,8 +962,10 @@ static void test_presence(void)
     cJSON_Delete(list);
 
     /* Metrics: a line per tenant and pos/kitchen/expo, and one for boards. */
-    char *buf = NULL;
-    CHECK(presence_metrics(p, r, &buf) == 0 && buf != NULL);
+    text_buf out = {0};
+    presence_metrics(p, r, &out);
+    char *buf = text_buf_take(&out);
+    CHECK(buf != NULL);
     if (buf) {
         static const device_role roles[] = {DEVICE_POS, DEVICE_KITCHEN, DEVICE_EXPO};
         char line[160];
@@ -989,8 +991,10 @@ static void test_presence(void)
     free(buf);
 
     /* Appends to what the buffer holds. */
-    buf = strdup("# before\n");
-    CHECK(buf && presence_metrics(p, r, &buf) == 0 && strncmp(buf, "# before\n# HELP", 15) == 0);
+    text_buf_printf(&out, "# before\n");
+    presence_metrics(p, r, &out);
+    buf = text_buf_take(&out);
+    CHECK(buf && strncmp(buf, "# before\n# HELP", 15) == 0);
     free(buf);
 
     presence_free(p);

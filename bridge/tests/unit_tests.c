@@ -13,7 +13,7 @@
 #include "order_status.h"
 #include "order_validate.h"
 #include "registry.h"
-#include "text_append.h"
+#include "text_buf.h"
 #include "topics.h"
 
 #include "check.h"
@@ -354,21 +354,31 @@ static void test_ack_queue(void)
     CHECK(q.head == NULL && q.tail == NULL && q.length == 0 && q.by_delivery == NULL);
 }
 
-static void test_text_append(void)
+static void test_text_buf(void)
 {
-    char *buf = NULL;
-    CHECK(text_appendf(&buf, "# HELP %s\n", "kb_x") == 0);
-    CHECK(buf && strcmp(buf, "# HELP kb_x\n") == 0);
-    CHECK(text_appendf(&buf, "kb_x{tenant=\"%s\"} %d\n", "a", 7) == 0);
-    CHECK(strcmp(buf, "# HELP kb_x\nkb_x{tenant=\"a\"} 7\n") == 0);
-    size_t base = strlen(buf);
-    CHECK(text_appendf(&buf, "%s", "") == 0 && strlen(buf) == base);
-    char big[5000];
+    text_buf t = {0};
+    char *empty = text_buf_take(&t);
+    CHECK(empty && empty[0] == '\0');
+    free(empty);
+    text_buf_printf(&t, "# HELP %s\n", "kb_x");
+    text_buf_printf(&t, "kb_x{tenant=\"%s\"} %d\n", "a", 7);
+    text_buf_printf(&t, "%s", "");
+    const char *head = "# HELP kb_x\nkb_x{tenant=\"a\"} 7\n";
+    CHECK(t.buf && strcmp(t.buf, head) == 0 && t.len == strlen(head));
+    char big[5000]; /* more than the first allocation, then more than each doubling */
     memset(big, 'y', sizeof big - 1);
     big[sizeof big - 1] = '\0';
-    for (int i = 0; i < 20; i++) CHECK(text_appendf(&buf, "%s", big) == 0);
-    CHECK(strlen(buf) == base + 20 * (sizeof big - 1) && buf[base - 1] == '\n' && buf[base] == 'y');
-    free(buf);
+    for (int i = 0; i < 20; i++) text_buf_printf(&t, "%s", big);
+    char *text = text_buf_take(&t);
+    size_t base = strlen(head);
+    CHECK(text && strlen(text) == base + 20 * (sizeof big - 1) && strncmp(text, head, base) == 0 && text[base] == 'y');
+    CHECK(t.buf == NULL && t.len == 0 && !t.failed);
+    free(text);
+    /* A failure sticks: later appends do nothing, and the take frees and says NULL. */
+    text_buf_printf(&t, "kept until the failure");
+    t.failed = 1;
+    text_buf_printf(&t, "dropped");
+    CHECK(text_buf_take(&t) == NULL && t.buf == NULL && !t.failed);
 }
 
 static void test_charset(void)
@@ -386,7 +396,7 @@ static void test_charset(void)
 int main(void)
 {
     test_charset();
-    test_text_append();
+    test_text_buf();
     test_ack_queue();
     test_fingerprint();
     test_duration();

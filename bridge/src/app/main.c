@@ -51,7 +51,7 @@
 #include "registry.h"
 #include "retention.h"
 #include "status.h"
-#include "text_append.h"
+#include "text_buf.h"
 #include "topics.h"
 #include "uplink_replay.h"
 #include "version.h"
@@ -311,21 +311,19 @@ static void add_uplink_lag(app *a, cJSON *doc)
 }
 
 /* kb_uplink_lag_events{tenant}: the same lag, for tenants head office has
- * reported on. Appended to *buf; 0, or -1 if out of memory. */
-static int uplink_lag_metrics(app *a, char **buf)
+ * reported on. Appended to out. */
+static void uplink_lag_metrics(app *a, text_buf *out)
 {
-    if (!a->uplink) return 0;
-    if (text_appendf(buf, "# HELP kb_uplink_lag_events Events of a tenant head office has not stored yet (last seq - seen).\n"
-                          "# TYPE kb_uplink_lag_events gauge\n"))
-        return -1;
+    if (!a->uplink) return;
+    text_buf_printf(out, "# HELP kb_uplink_lag_events Events of a tenant head office has not stored yet (last seq - seen).\n"
+                         "# TYPE kb_uplink_lag_events gauge\n");
     for (size_t i = 0; i < a->registry->n_tenants; i++) {
         const char *id = a->registry->tenants[i].id;
         int64_t last = pipeline_last_seq(a->pipeline, id), seen = uplink_replay_seen(a->uplink, id);
-        if (seen >= 0 && text_appendf(buf, "kb_uplink_lag_events{tenant=\"%s\"} %lld\n", id,
-                                      (long long)(last > seen ? last - seen : 0)))
-            return -1;
+        if (seen >= 0)
+            text_buf_printf(out, "kb_uplink_lag_events{tenant=\"%s\"} %lld\n", id,
+                            (long long)(last > seen ? last - seen : 0));
     }
-    return 0;
 }
 
 /* The core's health, with the printers: a failing printer says "printing":
@@ -357,12 +355,12 @@ static int get_metrics(void *ctx, const http_request *req, http_response *res)
     (void)req;
     app *a = ctx;
     res->type = "text/plain; version=0.0.4";
-    res->body = metrics_text(&a->status, a->pipeline);
-    if (res->body && (presence_metrics(a->presence, a->registry, &res->body) != 0 ||
-                      uplink_lag_metrics(a, &res->body) != 0 || printing_metrics(a->printing, &res->body) != 0)) {
-        free(res->body);
-        res->body = NULL;
-    }
+    text_buf out = {0};
+    metrics_text(&out, &a->status, a->pipeline);
+    presence_metrics(a->presence, a->registry, &out);
+    uplink_lag_metrics(a, &out);
+    printing_metrics(a->printing, &out);
+    res->body = text_buf_take(&out);
     return res->body ? HTTP_ANSWERED : -1;
 }
 

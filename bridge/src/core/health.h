@@ -14,10 +14,12 @@
 #include "order_pipeline.h"
 #include "registry.h"
 #include "status.h"
+#include "text_buf.h"
 
 /* Returns a malloc'd JSON document (NULL if out of memory); *ok is 1 when healthy. */
 char *health_json(const kb_status *s, kb_pipeline *p, const registry *r, int *ok);
-/* Returns a malloc'd Prometheus text exposition, NULL if out of memory. */
-char *metrics_text(const kb_status *s, kb_pipeline *p);
+/* Appends the core's Prometheus text exposition to t (text_buf.h: a
+ * failure shows at text_buf_take). */
+void metrics_text(text_buf *t, const kb_status *s, kb_pipeline *p);
 
 #endif

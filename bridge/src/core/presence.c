@@ -7,7 +7,6 @@
 
 #include "clock.h"
 #include "json_util.h"
-#include "text_append.h"
 
 struct presence {
     presence_entry *e;
@@ -171,24 +170,21 @@ cJSON *presence_devices_json(const presence *p, const registry *r)
     return list;
 }
 
-static int append_count(char **buf, const char *tenant, const char *role, int n)
+static void append_count(text_buf *out, const char *tenant, const char *role, int n)
 {
-    return text_appendf(buf, "kb_devices_online{tenant=\"%s\",role=\"%s\"} %d\n", tenant, role, n);
+    text_buf_printf(out, "kb_devices_online{tenant=\"%s\",role=\"%s\"} %d\n", tenant, role, n);
 }
 
-int presence_metrics(const presence *p, const registry *r, char **buf)
+void presence_metrics(const presence *p, const registry *r, text_buf *out)
 {
     static const device_role roles[] = {DEVICE_POS, DEVICE_KITCHEN, DEVICE_EXPO};
-    if (text_appendf(buf, "# HELP kb_devices_online Devices whose presence says online, per tenant and role (boards: tenant \"\").\n"
-                          "# TYPE kb_devices_online gauge\n"))
-        return -1;
+    text_buf_printf(out, "# HELP kb_devices_online Devices whose presence says online, per tenant and role (boards: tenant \"\").\n"
+                         "# TYPE kb_devices_online gauge\n");
     for (size_t t = 0; t < r->n_tenants; t++)
         for (size_t k = 0; k < sizeof roles / sizeof *roles; k++)
-            if (append_count(buf, r->tenants[t].id, device_role_name(roles[k]),
-                             presence_count(p, r, (int)t, (int)roles[k])))
-                return -1;
+            append_count(out, r->tenants[t].id, device_role_name(roles[k]), presence_count(p, r, (int)t, (int)roles[k]));
     int boards = 0;
     for (size_t i = 0; i < r->n_devices; i++)
         boards += r->devices[i].role == DEVICE_BOARD && presence_online(p, r->devices[i].username);
-    return append_count(buf, "", "board", boards);
+    append_count(out, "", "board", boards);
 }

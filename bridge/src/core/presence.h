@@ -17,6 +17,7 @@
 #include <stddef.h>
 
 #include "registry.h"
+#include "text_buf.h"
 
 typedef struct {
     char device[REGISTRY_ID_MAX + 1];
@@ -53,8 +54,7 @@ int presence_count(const presence *p, const registry *r, int tenant, int role);
 cJSON *presence_devices_json(const presence *p, const registry *r);
 /* Prometheus lines: kb_devices_online{tenant,role} for each tenant and
  * pos, kitchen, expo, and {tenant="",role="board"} for the boards, with
- * their HELP and TYPE, appended to *buf (malloc'd, grown). 0, or -1 if out
- * of memory. */
-int presence_metrics(const presence *p, const registry *r, char **buf);
+ * their HELP and TYPE, appended to out (text_buf.h). */
+void presence_metrics(const presence *p, const registry *r, text_buf *out);
 
 #endif

@@ -20,7 +20,7 @@
 #include "order_stations.h"
 #include "order_status.h"
 #include "print_queue.h"
-#include "text_append.h"
+#include "text_buf.h"
 
 typedef struct {
     char key[REGISTRY_PRINTER_KEY_MAX + 1];
@@ -669,7 +669,7 @@ cJSON *printing_status_json(printing *p, int *degraded)
 
 /* Read off printing_status_json, so that /health and /metrics cannot
  * disagree. Registry ids and printer keys need no escaping in a label. */
-int printing_metrics(printing *p, char **buf)
+void printing_metrics(printing *p, text_buf *out)
 {
     static const struct {
         const char *name, *type, *help, *field;
@@ -683,21 +683,21 @@ int printing_metrics(printing *p, char **buf)
     };
     int degraded;
     cJSON *list = printing_status_json(p, &degraded);
-    if (!list) return -1;
-    int rc = 0;
-    for (size_t m = 0; rc == 0 && m < sizeof metrics / sizeof *metrics; m++) {
-        rc = text_appendf(buf, "# HELP %s %s\n# TYPE %s %s\n", metrics[m].name, metrics[m].help, metrics[m].name,
-                          metrics[m].type);
+    if (!list) {
+        out->failed = 1;
+        return;
+    }
+    for (size_t m = 0; m < sizeof metrics / sizeof *metrics; m++) {
+        text_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", metrics[m].name, metrics[m].help, metrics[m].name,
+                        metrics[m].type);
         const cJSON *o;
         cJSON_ArrayForEach(o, list) {
-            if (rc != 0) break;
             const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, metrics[m].field);
             double value = cJSON_IsString(v) ? strcmp(v->valuestring, "degraded") == 0 : cJSON_GetNumberValue(v);
-            rc = text_appendf(buf, "%s{printer=\"%s\",tenant=\"%s\"} %.0f\n", metrics[m].name,
-                              cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "printer")),
-                              cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "tenant")), value);
+            text_buf_printf(out, "%s{printer=\"%s\",tenant=\"%s\"} %.0f\n", metrics[m].name,
+                            cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "printer")),
+                            cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "tenant")), value);
         }
     }
     cJSON_Delete(list);
-    return rc;
 }

@@ -54,6 +54,7 @@
 #include "journal.h"
 #include "presence.h"
 #include "registry.h"
+#include "text_buf.h"
 
 #define PRINTING_RETRY_MIN_MS 500.0
 #define PRINTING_RETRY_MAX_MS 8000.0
@@ -112,8 +113,7 @@ int printing_test(printing *p, const char *key, char *err, size_t errlen);
 cJSON *printing_status_json(printing *p, int *degraded);
 
 /* /metrics: kb_printer_degraded, kb_printer_pending_tickets and
- * kb_printer_printed_total per printer, appended to *buf (text_append.h).
- * 0, or -1 if out of memory. */
-int printing_metrics(printing *p, char **buf);
+ * kb_printer_printed_total per printer, appended to out (text_buf.h). */
+void printing_metrics(printing *p, text_buf *out);
 
 #endif

@@ -21,6 +21,7 @@
 #include "clock.h"
 #include "errbuf.h"
 #include "order_validate.h"
+#include "text_buf.h"
 
 typedef struct {
     size_t count;
@@ -513,21 +514,6 @@ char *report_json(const report *rp, int retention_days)
     return text;
 }
 
-static int append(char **buf, size_t *len, size_t *cap, const char *line)
-{
-    size_t n = strlen(line);
-    if (*len + n + 1 > *cap) {
-        size_t c = (*cap + n + 1) * 2;
-        char *grown = realloc(*buf, c);
-        if (!grown) return -1;
-        *buf = grown;
-        *cap = c;
-    }
-    memcpy(*buf + *len, line, n + 1);
-    *len += n;
-    return 0;
-}
-
 static void cell(char *buf, size_t len, double x, int have)
 {
     if (have) snprintf(buf, len, "%g", round3(x));
@@ -536,18 +522,16 @@ static void cell(char *buf, size_t len, double x, int have)
 
 char *report_csv(const report *rp)
 {
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    if (append(&buf, &len, &cap, "tenant,key,orders,cancelled,recalls,late,ticket_count,ticket_avg_s,ticket_p50_s,"
-                                 "ticket_p90_s,ticket_max_s\n"))
-        return NULL;
+    text_buf out = {0};
+    text_buf_printf(&out, "tenant,key,orders,cancelled,recalls,late,ticket_count,ticket_avg_s,ticket_p50_s,"
+                          "ticket_p90_s,ticket_max_s\n");
     for (int t = 0; t < rp->n_tenants; t++) {
         if (!shown(rp, t)) continue;
         for (int k = 0; k < rp->n_keys; k++) {
             if (!group_used(rp, t, k)) continue;
             const group *g = &rp->groups[(size_t)t * (size_t)rp->n_keys + (size_t)k];
             const stats s = g->ticket.st;
-            char key[40], avg[32], p50[32], p90[32], max[32], line[400];
+            char key[40], avg[32], p50[32], p90[32], max[32];
             key_text(rp, &rp->tenants[t], k, key, sizeof key);
             cell(avg, sizeof avg, s.avg, s.count > 0);
             cell(p50, sizeof p50, s.p50, s.count > 0);
@@ -556,15 +540,11 @@ char *report_csv(const report *rp)
             char counts[96] = ",,"; /* a station's row: its parts ready, no cancels, recalls or lates of its own */
             if (rp->q.by != REPORT_BY_STATION)
                 snprintf(counts, sizeof counts, "%ld,%ld,%ld", g->cancelled, g->recalls, g->late);
-            snprintf(line, sizeof line, "%s,%s,%ld,%s,%zu,%s,%s,%s,%s\n", rp->tenants[t].id, key, g->orders, counts,
-                     s.count, avg, p50, p90, max);
-            if (append(&buf, &len, &cap, line)) {
-                free(buf);
-                return NULL;
-            }
+            text_buf_printf(&out, "%s,%s,%ld,%s,%zu,%s,%s,%s,%s\n", rp->tenants[t].id, key, g->orders, counts,
+                            s.count, avg, p50, p90, max);
         }
     }
-    return buf;
+    return text_buf_take(&out);
 }
 
 static void free_values(values *v) { free(v->v); }

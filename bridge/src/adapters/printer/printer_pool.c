@@ -669,10 +669,11 @@ static void run_probe(const printer_pool *p, pp_job *j)
     }
     const char *first_end = strchr(state, '\n');
     size_t first_len = first_end ? (size_t)(first_end - state) : strlen(state);
-    int disabled = memmem(state, first_len, " disabled", 9) != NULL;
-    snprintf(j->error, sizeof j->error, "%s%s%s%s", disabled ? "CUPS has stopped the queue (cupsenable " : "",
-             disabled ? j->text : "", disabled ? " starts it again)" : "", disabled && reason[0] ? ": " : "");
-    snprintf(j->error + strlen(j->error), sizeof j->error - strlen(j->error), "%s", reason);
+    if (memmem(state, first_len, " disabled", 9))
+        snprintf(j->error, sizeof j->error, "CUPS has stopped the queue (cupsenable %s starts it again)%s%s", j->text,
+                 reason[0] ? ": " : "", reason);
+    else
+        snprintf(j->error, sizeof j->error, "%s", reason);
 }
 
 /* ---- the workers ------------------------------------------------------- */

@@ -264,6 +264,10 @@ test('a POS cancels an order the oven is making: the oven and bar screens strike
     await until(oven, (s) => window.__said.includes(s), said, { what: `"${said}" spoken` });
     assert.deepEqual(await oven.evaluate(() => window.__kb.spoken.slice(-1)), [said]);
     assert.match(await oven.locator('#toast').innerText(), new RegExp(`Order ${n} CANCELLED`));
+    // A plain message after it (a burst's "2 new orders" timer can fire now) stacks under the warning and never hides it.
+    await oven.evaluate(async () => (await import('/js/common.mjs')).toast('2 new orders'));
+    const lines = await oven.locator('#toast > div').allInnerTexts();
+    assert.ok(lines.some((l) => l.startsWith(`Order ${n} CANCELLED`)) && lines.includes('2 new orders'), `both shown: ${JSON.stringify(lines)}`);
 
     // The retained clear came right after: the card stays, past the grace of a close without a reason.
     await until(oven, (num) => window.__kb.bus.orders.get(num)?.open === false, n, { what: 'the oven view closed' });

@@ -19,7 +19,7 @@
 // page's `call`; the address's fragment says which view is shown.
 import qrcode from '../vendor/qrcode.mjs';
 import { bridgeNow, clockMeasured, keepClock } from '../kb/clock.mjs';
-import { $, el, toast } from './common.mjs';
+import { $, clearToasts, el, toast } from './common.mjs';
 import { mountReports } from './admin-reports.mjs';
 import {
     devicesDiffer, formatAgo, formatCountdown, formatDuration, groupCode, groupDevices, onlineCount, printerFor, printerMode,
@@ -726,7 +726,7 @@ async function openPairing(username) {
         return;
     }
     box.hidden = false;
-    $('#toast').hidden = true;          // nothing over the code
+    clearToasts();                      // nothing over the code
     renderPairing();
     clearInterval(clockTimer);
     clockTimer = setInterval(tickPairing, 250);

@@ -138,15 +138,42 @@ export function logout(role) {
     location.reload();
 }
 
-let toastTimer = null;
-/** Shows `msg` in the page's #toast for a few seconds (longer when `bad`). */
+const TOAST_MAX = 3;
+/**
+ * Shows `msg` in the page's #toast for a few seconds (longer when `bad`).
+ * Messages stack, one line each with its own timer, so a later message never
+ * hides an earlier one still on screen: a burst's "2 new orders" must not
+ * wipe "Order D-1 CANCELLED" from the oven screen. The same text again only
+ * restarts its timer; past TOAST_MAX lines the oldest plain line goes first.
+ */
 export function toast(msg, bad = false) {
     const t = $('#toast');
-    t.textContent = msg;
-    t.className = `toast${bad ? ' bad' : ''}`;
-    t.hidden = false;
-    clearTimeout(toastTimer);
-    toastTimer = setTimeout(() => { t.hidden = true; }, bad ? 6000 : 3500);
+    let line = [...t.children].find((l) => l.textContent === msg);
+    if (!line) {
+        line = el('div', { class: bad ? 'bad' : '' }, msg);
+        t.append(line);
+    }
+    if (bad) line.className = 'bad';
+    clearTimeout(line.timer);
+    line.timer = setTimeout(() => { line.remove(); toastShow(t); }, bad ? 6000 : 3500);
+    while (t.children.length > TOAST_MAX) {
+        const old = [...t.children].find((l) => l.className !== 'bad') || t.firstElementChild;
+        clearTimeout(old.timer);
+        old.remove();
+    }
+    toastShow(t);
+}
+
+/** Clears every toast (e.g. before a pairing code is shown full screen). */
+export function clearToasts() {
+    const t = $('#toast');
+    for (const l of [...t.children]) { clearTimeout(l.timer); l.remove(); }
+    toastShow(t);
+}
+
+function toastShow(t) {
+    t.hidden = t.children.length === 0;
+    t.className = `toast${t.querySelector('.bad') ? ' bad' : ''}`;
 }
 
 export function formatAge(ms) {

@@ -499,6 +499,13 @@ void printing_result(printing *p, const char *key, int64_t job, int ok, int wrot
     s->next_try_ms = kb_now_ms() + s->delay_ms;
 }
 
+/* Why a CUPS printer is degraded, for the log and /health's `error`. */
+static void cups_held_text(const printer_state *s, double now_ms, char *out, size_t n)
+{
+    snprintf(out, n, "CUPS has held ticket %s for %.0f s (%d waiting): %s", s->cups_oldest,
+             (now_ms - s->cups_since_ms) / 1000.0, s->cups_waiting, s->cups_message);
+}
+
 void printing_probed(printing *p, const char *key, int ok, int waiting, const char *oldest, const char *message)
 {
     printer_state *s = state_of(p, key);
@@ -526,11 +533,13 @@ void printing_probed(printing *p, const char *key, int ok, int waiting, const ch
     s->cups_waiting = waiting;
     snprintf(s->cups_message, sizeof s->cups_message, "%s", message && *message ? message : "no reason given");
     int stuck = now - s->cups_since_ms >= p->transport.cups_stuck_ms;
-    if (stuck && !s->cups_stuck)
-        log_warn("printer %s: CUPS has held ticket %s for %.0f s (%d waiting): %s", key, s->cups_oldest,
-                 (now - s->cups_since_ms) / 1000.0, waiting, s->cups_message);
-    else if (!stuck && s->cups_stuck)
+    if (stuck && !s->cups_stuck) {
+        char why[400];
+        cups_held_text(s, now, why, sizeof why);
+        log_warn("printer %s: %s", key, why);
+    } else if (!stuck && s->cups_stuck) {
         log_info("printer %s: CUPS is printing again (%d waiting)", key, waiting);
+    }
     s->cups_stuck = stuck;
 }
 
@@ -654,8 +663,7 @@ cJSON *printing_status_json(printing *p, int *degraded)
                 cJSON_AddStringToObject(o, "error", s->last_error);
             } else if (failing) {
                 char why[400];
-                snprintf(why, sizeof why, "CUPS has held ticket %s for %.0f s (%d waiting): %s", s->cups_oldest,
-                         (kb_now_ms() - s->cups_since_ms) / 1000.0, s->cups_waiting, s->cups_message);
+                cups_held_text(s, kb_now_ms(), why, sizeof why);
                 cJSON_AddStringToObject(o, "error", why);
             } else {
                 cJSON_AddNullToObject(o, "error");

@@ -153,9 +153,9 @@ export function toast(msg, bad = false) {
         line = el('div', { class: bad ? 'bad' : '' }, msg);
         t.append(line);
     }
-    if (bad) line.className = 'bad';
+    if (bad) line.className = 'bad';            // a warning stays a warning, and keeps its time
     clearTimeout(line.timer);
-    line.timer = setTimeout(() => { line.remove(); toastShow(t); }, bad ? 6000 : 3500);
+    line.timer = setTimeout(() => { line.remove(); toastShow(t); }, line.className === 'bad' ? 6000 : 3500);
     while (t.children.length > TOAST_MAX) {
         const old = [...t.children].find((l) => l.className !== 'bad') || t.firstElementChild;
         clearTimeout(old.timer);
